@@ -1,0 +1,4 @@
+"""Pure mathematics of in-context learning dynamics (numpy, scipy, sympy only).
+
+Never imports :mod:`simulations`.
+"""

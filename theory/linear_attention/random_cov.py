@@ -1,0 +1,83 @@
+r"""Random covariance per prompt (spec §6): moments of a diagonal law Λ_τ = diag(λ_τ).
+
+With diagonal Λ_τ the expected flow is elementwise (docs/linear_attention.md, "Random covariances"):
+E[Γ_τ Λ_τ U Λ_τ]_ij = C_ij U_ij with C = (1 + 1/N) P + T/N, P_ij = E[λ_i² λ_j], T_ij = E[λ_i λ_j Σ_k λ_k],
+and E[Λ_τ²] = diag(m2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .inputs import as_count, as_positive
+
+
+@dataclass(frozen=True)
+class RandomDiagonalCovariance:
+    """Moments of a random diagonal covariance that the §6 flow needs.
+
+    Attributes
+    ----------
+    P : (d, d) ndarray, E[λ_i² λ_j]
+    T : (d, d) ndarray, E[λ_i λ_j Σ_k λ_k]
+    m1 : (d,) ndarray, E[λ_i]
+    m2 : (d,) ndarray, E[λ_i²]
+    m3 : (d,) ndarray, E[λ_i³]
+    """
+
+    P: np.ndarray
+    T: np.ndarray
+    m1: np.ndarray
+    m2: np.ndarray
+    m3: np.ndarray
+
+    @property
+    def d(self) -> int:
+        return self.m1.shape[0]
+
+    @classmethod
+    def from_samples(cls, samples) -> "RandomDiagonalCovariance":
+        """Monte Carlo moments from an (n, d) array of positive diagonal entries."""
+        lam = np.asarray(samples, dtype=np.float64)
+        if lam.ndim != 2 or lam.shape[0] < 2:
+            raise ValueError(f"samples must be an (n, d) array with n >= 2, got shape {lam.shape}")
+        if not np.all(lam > 0):
+            raise ValueError("samples must be positive (diagonal covariance entries)")
+        n = lam.shape[0]
+        tot = lam.sum(axis=1)
+        P = (lam**2).T @ lam / n
+        T = (lam * tot[:, None]).T @ lam / n
+        return cls(P, T, lam.mean(0), (lam**2).mean(0), (lam**3).mean(0))
+
+    @classmethod
+    def iid(cls, d: int, m1: float, m2: float, m3: float) -> "RandomDiagonalCovariance":
+        """Exact moments for iid entries with raw moments m1, m2, m3."""
+        d = as_count(d, "d")
+        for name, v in (("m1", m1), ("m2", m2), ("m3", m3)):
+            as_positive(v, name)
+        eye = np.eye(d)
+        P = np.where(eye > 0, m3, m2 * m1)
+        # i = j: E[λ_i² Σ_k λ_k] = m3 + (d−1) m2 m1; i ≠ j: 2 m1 m2 + (d−2) m1³
+        T = np.where(eye > 0, m3 + (d - 1) * m2 * m1, 2 * m1 * m2 + (d - 2) * m1**3)
+        full = lambda v: np.full(d, float(v))  # noqa: E731
+        return cls(P.astype(float), T.astype(float), full(m1), full(m2), full(m3))
+
+    @classmethod
+    def exponential(cls, d: int, scale: float = 1.0) -> "RandomDiagonalCovariance":
+        """Entries iid Exp(mean = scale): m_k = k! scale^k (the paper's Exp(1) example)."""
+        s = as_positive(scale, "scale")
+        return cls.iid(d, s, 2 * s**2, 6 * s**3)
+
+    def C(self, N) -> np.ndarray:
+        """(d, d) coefficient matrix C_ij = E[(Γ_τ)_ii λ_i λ_j] = (1 + 1/N) P_ij + T_ij / N."""
+        N = as_count(N, "N")
+        return (1.0 + 1.0 / N) * self.P + self.T / N
+
+    def minimizer(self, N) -> np.ndarray:
+        """u·U = (E[Γ_τ Λ_τ²])⁻¹ E[Λ_τ²] (spec §6): diagonal with entries m2_i / C_ii."""
+        return np.diag(self.m2 / np.diag(self.C(N)))
+
+    def limit_coefficient(self) -> np.ndarray:
+        r"""(E Λ²)(E Λ³)⁻¹(E Λ) (spec §6): lim_{M,N→∞} of E[ŷ] = x_qᵀ (this) w; 1/3 for Exp(1)."""
+        return np.diag(self.m2 / self.m3 * self.m1)
