@@ -1,0 +1,1 @@
+"""Data generators, numpy networks, trainers, experiments and the ``icl-dynamics`` command line."""
