@@ -47,17 +47,22 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
-def write_json(path: Path, data) -> None:
-    """Atomic JSON write (temporary file + rename)."""
+def write_text(path: Path, text: str) -> None:
+    """Atomic text write (temporary file + rename)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, default=_json_default, allow_nan=True)
+            fh.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: Path, data) -> None:
+    """Atomic JSON write."""
+    write_text(path, json.dumps(data, indent=2, default=_json_default, allow_nan=True))
 
 
 def save_run(root, experiment: str, config: dict, metrics: dict, arrays: dict, profile: str) -> Path:

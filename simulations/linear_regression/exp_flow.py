@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.linear_attention import global_minimizer, integrate_flow, minimum_loss, pl_rate
+from theory.linear_attention import global_minimizer, loss_gap, minimum_loss, pl_rate
 
 from ..config import require
 from ..plotting import plt, save
@@ -14,7 +14,7 @@ from ..results import Check
 from ..seeding import stream_rng
 from . import lsa
 from .prompts import PromptDistribution
-from .protocol import anisotropic_cov, stable_lr, train_to_minimum
+from .protocol import anisotropic_cov, path_disagreement, stable_lr, train_to_minimum
 from .train import train
 
 
@@ -62,30 +62,34 @@ def run_flow_vs_network(cfg: FlowVsNetworkConfig, progress: bool = False) -> Out
                                               batch=cfg.batch, train_gap=cfg.train_gap,
                                               average_steps=cfg.average_steps, seed=cfg.seed, progress=progress)
             sigma = info["sigma"]
-            dense = integrate_flow(lam, cfg.N, sigma, t_max=1e6, gap_tol=1e-10, path="dense")
+            path_err = path_disagreement(lam, cfg.N, sigma, ode.t_converged)
             mu = pl_rate(lam, cfg.N, sigma)
             pl_ratio = float(np.max(ode.gap / (np.exp(-mu * ode.t) * ode.gap[0])))
-            ode_loss_at = np.interp(net.time, ode.t, ode.loss)
-            traj = float(np.max(np.abs(net.eval_loss - ode_loss_at) / ode_loss_at))
+            net_gap = np.array([loss_gap(V, lam, cfg.N) for V in net.V])  # exact population gap of u·U
+            ode_gap_at = np.interp(net.time, ode.t, ode.gap)
+            early = net.time <= info["t_train"]
+            traj = float(np.max(np.abs(net_gap[early] - ode_gap_at[early]) / ode.gap[0]))
             err_net = _rel(net.V_avg, target)
             checks += [
                 Check(f"flow endpoint u·U = Γ⁻¹ ({key})", 0.0, ode.gap[-1], ode.gap[-1], 1.0000001e-10,
                       "loss gap at the convergence event; the event fires at gap 1e-10"),
                 Check(f"flow conserves u² − ‖U‖² ({key})", 0.0, ode.conserved_drift, ode.conserved_drift, 1e-8,
                       "LSODA at rtol 1e-10, atol 1e-13; the issue asks 1e-8"),
-                Check(f"eigenbasis path = dense path ({key})", 0.0, _rel(ode.V[-1], dense.V[-1]),
-                      _rel(ode.V[-1], dense.V[-1]), 1e-6,
-                      "both stop at gap 1e-10, i.e. ‖Δ(u·U)‖ ≲ 1e-5 relative; agreement to 1e-6 is the solvers'"),
+                Check(f"eigenbasis path = dense path along the trajectory ({key})", 0.0, path_err, path_err, 1e-7,
+                      "max relative difference of u·U on a 60-point grid; both solvers at rtol 1e-10"),
                 Check(f"PL bound gap(t) ≤ e^(−μt) gap(0) ({key})", 1.0, pl_ratio, pl_ratio, 1.0 + 1e-6,
                       "max over the trajectory of gap/(e^(−μt) gap0); 1e-6 for the integrator"),
+                Check(f"network's population gap tracks the ODE until t_train ({key})", 0.0, traj, traj, 0.05,
+                      "max |gap_net − gap_ODE| / gap(0); SGD noise floor + Euler error, a few 1e-3 measured"),
                 Check(f"trained u·U = Γ⁻¹ ({key})", 0.0, err_net, err_net, 0.02,
                       "relative Frobenius error of u·U of the Polyak-averaged weights; the issue's 2%"),
             ]
             cases.append({"key": key, "d": d, "kind": kind, **info, "t_converged": ode.t_converged, "ode_nfev": ode.nfev,
-                          "pl_rate": mu, "network_rel_error": err_net, "trajectory_max_rel_loss_diff": traj,
+                          "pl_rate": mu, "network_rel_error": err_net, "trajectory_max_gap_diff_over_initial_gap": traj,
                           "network_final_eval_loss": float(net.eval_loss[-1]), "min_loss": ode.min_loss})
             arrays.update({f"{key}/ode_t": ode.t, f"{key}/ode_loss": ode.loss, f"{key}/ode_tU": ode.t_U,
-                           f"{key}/ode_V": ode.V, f"{key}/net_t": net.time, f"{key}/net_loss": net.eval_loss,
+                           f"{key}/ode_V": ode.V, f"{key}/net_t": net.time, f"{key}/net_loss": net.eval_loss, f"{key}/net_gap": net_gap,
+                           f"{key}/ode_gap": ode.gap,
                            f"{key}/net_V": net.V, f"{key}/net_V_avg": net.V_avg, f"{key}/target": target})
     return Outcome({"cases": cases, "checks": [c.as_dict() for c in checks]}, arrays)
 
@@ -96,15 +100,16 @@ def plot_flow_vs_network(run, fig_dir):
     fig, axes = plt.subplots(2, len(cases), figsize=(3.2 * len(cases), 5.6), squeeze=False)
     for j, c in enumerate(cases):
         k = c["key"]
+        t_show = 2.5 * c["t_train"]
         ax = axes[0, j]
-        ax.plot(a[f"{k}/ode_t"], a[f"{k}/ode_loss"] - c["min_loss"], "k-", label="ODE")
-        ax.plot(a[f"{k}/net_t"], a[f"{k}/net_loss"] - c["min_loss"], "C1.", ms=3, label="network (eval)")
+        ax.plot(a[f"{k}/ode_t"], a[f"{k}/ode_gap"], "k-", label="ODE")
+        ax.plot(a[f"{k}/net_t"], a[f"{k}/net_gap"], "C1.", ms=3, label="network's u·U")
         ax.set_yscale("log")
-        ax.set_xlim(0, a[f"{k}/net_t"][-1])
+        ax.set_xlim(0, t_show)
         ax.set_title(f"d={c['d']} {c['kind']}", fontsize=9)
         ax.set_xlabel("time = lr × steps")
         if j == 0:
-            ax.set_ylabel("loss − L*")
+            ax.set_ylabel("population loss − L*")
             ax.legend(fontsize=7)
         ax = axes[1, j]
         target = a[f"{k}/target"]
@@ -113,7 +118,7 @@ def plot_flow_vs_network(run, fig_dir):
             ax.plot(a[f"{k}/ode_tU"], a[f"{k}/ode_V"][:, i, i], "k-", lw=1)
             ax.plot(a[f"{k}/net_t"], a[f"{k}/net_V"][:, i, i], ".", color=f"C{i}", ms=2)
             ax.axhline(target[i, i], color=f"C{i}", ls=":", lw=0.8)
-        ax.set_xlim(0, a[f"{k}/net_t"][-1])
+        ax.set_xlim(0, t_show)
         ax.set_xlabel("time")
         if j == 0:
             ax.set_ylabel("(u·U)_ii: ODE (line), net (dots), Γ⁻¹ (dotted)")

@@ -57,7 +57,8 @@ class RiskVsLengthConfig:
         require(len(self.Ms) > 0 and min(self.Ms) >= 1, "Ms", "be a non-empty list of integers >= 1")
         require(self.noise_var >= 0, "noise_var", "be >= 0")
         require(self.n_mc >= 100, "n_mc", "be >= 100")
-        require(self.batch >= 1 and self.average_steps >= 1, "batch", "and average_steps be >= 1")
+        require(self.batch >= 1, "batch", "be >= 1")
+        require(self.average_steps >= 1, "average_steps", "be >= 1")
 
 
 def run_risk_vs_length(cfg: RiskVsLengthConfig, progress: bool = False) -> Outcome:
@@ -125,12 +126,15 @@ class ShiftsConfig:
     seed: int = 0
 
     def __post_init__(self):
-        require(self.d >= 1 and self.N >= 1, "d", "and N be >= 1")
+        require(self.d >= 1, "d", "be >= 1")
+        require(self.N >= 1, "N", "be >= 1")
         require(len(self.Ms) > 0 and min(self.Ms) >= 1, "Ms", "be a non-empty list of integers >= 1")
         require(len(self.scales) > 0 and min(self.scales) > 0, "scales", "be a non-empty list of numbers > 0")
         require(self.fixed_task_norm > 0, "fixed_task_norm", "be > 0")
         require(self.noise_var >= 0, "noise_var", "be >= 0")
         require(self.n_mc >= 100, "n_mc", "be >= 100")
+        require(self.batch >= 1, "batch", "be >= 1")
+        require(self.average_steps >= 1, "average_steps", "be >= 1")
 
 
 def shift_cases(cfg: ShiftsConfig) -> list[tuple[str, str, dict]]:

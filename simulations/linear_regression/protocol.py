@@ -93,3 +93,13 @@ def train_to_minimum(cov, N: int, *, sigma_factor: float, lr_factor: float, batc
     net = train(lsa.paper_init(d, sigma), dist, N=N, lr=lr, steps=steps, batch=batch, seed=seed,
                 record_every=max(1, steps // records), average_last=average_steps / steps, progress=progress)
     return net, ode, {"sigma": sigma, "lr": lr, "steps": steps, "t_train": t_train}
+
+
+def path_disagreement(cov, N: int, sigma: float, t_end: float, n: int = 60) -> float:
+    """max over a common time grid of ‖V_eigen(t) − V_dense(t)‖_F / ‖V_dense(t)‖_F (both paths, no early stop)."""
+    from theory.linear_attention import integrate_flow
+
+    grid = np.linspace(0.0, t_end, n)
+    e = integrate_flow(cov, N, sigma, t_max=t_end, gap_tol=None, t_eval=grid)
+    f = integrate_flow(cov, N, sigma, t_max=t_end, gap_tol=None, t_eval=grid, path="dense")
+    return float(np.max(np.linalg.norm(e.V - f.V, axis=(1, 2)) / np.linalg.norm(f.V, axis=(1, 2))))

@@ -120,7 +120,7 @@ def _stored_indices(t, n_points):
 
 def integrate_flow(cov, N, sigma, theta=None, t_max: float = 1e4, *, path: str = "eigen",
                    gap_tol: float | None = 1e-10, rtol: float = 1e-10, atol: float = 1e-13,
-                   n_points: int = 200, method: str | None = None) -> FlowResult:
+                   n_points: int = 200, method: str | None = None, t_eval=None) -> FlowResult:
     r"""Integrate the reduced gradient flow from the paper's initialisation (spec §2, §6).
 
     u(0) = σ, U(0) = σ ΘΘᵀ. For a fixed covariance Λ:
@@ -150,6 +150,8 @@ def integrate_flow(cov, N, sigma, theta=None, t_max: float = 1e4, *, path: str =
         How many (log-spaced) steps keep the full U.
     method : str, optional
         solve_ivp method; default LSODA (eigen, with the sympy Jacobian) or DOP853 (dense).
+    t_eval : array_like, optional
+        Report the trajectory at these times instead of at the solver's steps (for comparing paths).
 
     Returns
     -------
@@ -160,6 +162,10 @@ def integrate_flow(cov, N, sigma, theta=None, t_max: float = 1e4, *, path: str =
     t_max = as_positive(t_max, "t_max")
     if gap_tol is not None:
         gap_tol = as_positive(gap_tol, "gap_tol")
+    if t_eval is not None:
+        t_eval = np.asarray(t_eval, dtype=np.float64)
+        if t_eval.ndim != 1 or np.any(np.diff(t_eval) <= 0) or t_eval[0] < 0 or t_eval[-1] > t_max:
+            raise ValueError("t_eval must be an increasing 1-D array inside [0, t_max]")
     if path not in ("eigen", "dense"):
         raise ValueError(f"path must be 'eigen' or 'dense', got {path!r}")
 
@@ -194,12 +200,12 @@ def integrate_flow(cov, N, sigma, theta=None, t_max: float = 1e4, *, path: str =
     U0 = _initial_U(d, sigma, theta)
     min_loss = const - 0.5 * float(np.sum(b**2 / np.diag(C)))
     if path == "eigen":
-        res = _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method or "LSODA")
+        res = _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method or "LSODA", t_eval)
     else:
         res = _integrate_dense(C, b, Q, dense_rhs_U, dense_du, sigma, U0, t_max, gap_tol, rtol, atol,
-                               method or "DOP853")
+                               method or "DOP853", t_eval)
     t, u, gap, conserved, U_of, nfev, njev, t_conv = res
-    idx = _stored_indices(t, n_points)
+    idx = np.arange(len(t)) if t_eval is not None else _stored_indices(t, n_points)
     U_stored = np.stack([U_of(i) for i in idx])
     if not (np.all(np.isfinite(u)) and np.all(np.isfinite(U_stored))):
         raise FloatingPointError(f"the flow blew up (non-finite u or U) before t = {t[-1]:g}")
@@ -216,7 +222,7 @@ def _gap_event(gap_fn, gap_tol):
     return event
 
 
-def _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method):
+def _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method, t_eval):
     f = mode_functions()
     d = len(b)
     Ut0 = Q.T @ U0 @ Q
@@ -251,7 +257,8 @@ def _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method):
     y0 = np.concatenate([[sigma], np.diag(Ut0), [0.0]])
     kw = {"jac": jac} if method in ("LSODA", "BDF", "Radau") else {}
     events = [_gap_event(gap_of, gap_tol)] if gap_tol is not None else None
-    sol = solve_ivp(rhs, (0.0, t_max), y0, method=method, rtol=rtol, atol=atol, events=events, **kw)
+    sol = solve_ivp(rhs, (0.0, t_max), y0, method=method, rtol=rtol, atol=atol, events=events, t_eval=t_eval,
+                    **kw)
     if sol.status < 0:
         raise RuntimeError(f"solve_ivp failed at t = {sol.t[-1]:g}: {sol.message}")
     Y = sol.y
@@ -271,7 +278,7 @@ def _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method):
     return sol.t, u, gaps, conserved, U_of, sol.nfev, sol.njev, t_conv
 
 
-def _integrate_dense(C, b, Q, rhs_U, rhs_u, sigma, U0, t_max, gap_tol, rtol, atol, method):
+def _integrate_dense(C, b, Q, rhs_U, rhs_u, sigma, U0, t_max, gap_tol, rtol, atol, method, t_eval):
     d = len(b)
     target = np.diag(b / np.diag(C))  # minimiser in the eigenbasis (Q = I for the random law)
 
@@ -285,7 +292,7 @@ def _integrate_dense(C, b, Q, rhs_U, rhs_u, sigma, U0, t_max, gap_tol, rtol, ato
 
     y0 = np.concatenate([[sigma], U0.ravel()])
     events = [_gap_event(gap_of, gap_tol)] if gap_tol is not None else None
-    sol = solve_ivp(rhs, (0.0, t_max), y0, method=method, rtol=rtol, atol=atol, events=events)
+    sol = solve_ivp(rhs, (0.0, t_max), y0, method=method, rtol=rtol, atol=atol, events=events, t_eval=t_eval)
     if sol.status < 0:
         raise RuntimeError(f"solve_ivp failed at t = {sol.t[-1]:g}: {sol.message}")
     Y = sol.y
