@@ -229,7 +229,7 @@ def _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method, t_e
     cd = np.diag(C).copy()
     off = ~np.eye(d, dtype=bool)
     c_off, v0_off = C[off], Ut0[off]
-    keep = v0_off != 0
+    keep = np.abs(v0_off) > 1e-13 * np.max(np.abs(Ut0))  # rounding from the change of basis is not a mode
     c_off, v0_off = c_off[keep], v0_off[keep]
 
     def rhs(t, y):
