@@ -1,0 +1,146 @@
+r"""Two-layer attention-only network with an MLP classifier on the target token (spec induction_head §2).
+
+Layer ℓ: u_i ← u_i + Σ_{j≤i} p_ij V u_j, p_ij ∝ exp((K u_j)·(Q u_i)), causal, no scaling, no layer norm.
+Classifier: h ← ReLU(W h + b) three times on the target's residual stream, logits = W_r h (no bias).
+Every weight acts by left multiplication (out = W @ in); in code, token rows are multiplied by Wᵀ.
+
+Same function, less work (docs/classification.md):
+* only the target's layer-2 output reaches the classifier, so layer 2 needs the target's query only;
+  its scores are u1_j · (K₂ᵀ q) (no keys for the other tokens) and its output is V₂ (Σ_j p_j u1_j);
+* layer 1's scores need only M₁ = Q₁ᵀK₁: s_ij = u_iᵀ M₁ u_j, one projection instead of two; the gradients
+  follow from dM₁ by dQ₁ = K₁ dM₁ᵀ and dK₁ = Q₁ dM₁;
+* layer 2 sees the layer-1 output u1 = u + p1 v1 only through per-sequence vectors (u1·k̃, Σ p2_j u1_j), so
+  u1 is never formed, and its gradient du1_j = p2_j dc + ds2_j k̃ + [j = T] r has rank 3 per sequence,
+  which gives dV₁ and dp1 from (B, T) arrays and three (W × B)(B × W) products.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+PARAM_NAMES = ("attn1.Q", "attn1.K", "attn1.V", "attn2.Q", "attn2.K", "attn2.V",
+               "mlp.W1", "mlp.b1", "mlp.W2", "mlp.b2", "mlp.W3", "mlp.b3", "readout.W")
+
+
+def init_params(config, rng: np.random.Generator, dtype=np.float32) -> dict:
+    """Spec §2 initialisation: Q, K, V ~ N(0, 1/D); MLP weights N(0, 2/width), biases N(0, 1/width);
+    read-out N(0, 1/width). ``config`` needs ``width`` (P + D), ``D``, ``L`` and optionally ``hidden``."""
+    w, D, L = config.width, config.D, config.L
+    h = getattr(config, "hidden", w)
+    n = lambda shape, var: (rng.standard_normal(shape) * np.sqrt(var)).astype(dtype)  # noqa: E731
+    p = {f"attn{l}.{m}": n((w, w), 1.0 / D) for l in (1, 2) for m in "QKV"}
+    p.update({"mlp.W1": n((h, w), 2.0 / w), "mlp.b1": n(h, 1.0 / h),
+              "mlp.W2": n((h, h), 2.0 / h), "mlp.b2": n(h, 1.0 / h),
+              "mlp.W3": n((h, h), 2.0 / h), "mlp.b3": n(h, 1.0 / h),
+              "readout.W": n((L, h), 1.0 / h)})
+    return p
+
+
+def softmax(s, axis=-1):
+    """Numerically stable softmax along ``axis``."""
+    s = s - s.max(axis=axis, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _bmv(X, v):
+    """(B, T, W) · (B, W) -> (B, T)."""
+    return (X @ v[:, :, None])[:, :, 0]
+
+
+def _bvm(w, X):
+    """(B, T) · (B, T, W) -> (B, W): Σ_t w_t X_t."""
+    return (w[:, None, :] @ X)[:, 0]
+
+
+def _forward(params, tokens):
+    u = tokens
+    B, T, W = u.shape
+    uf = u.reshape(B * T, W)
+    R = np.concatenate([params["attn1.Q"].T @ params["attn1.K"], params["attn1.V"].T], axis=1)  # [M₁ | V₁ᵀ]
+    proj = uf @ R  # one matmul for both layer-1 projections
+    a1 = proj[:, :W].reshape(B, T, W)  # rows u_iᵀ M₁
+    v1 = proj[:, W:].reshape(B, T, W)
+    s1 = a1 @ u.transpose(0, 2, 1)  # s1[b, i, j] = u_iᵀ Q₁ᵀK₁ u_j = (K u_j)·(Q u_i)
+    s1[:, np.triu(np.ones((T, T), dtype=bool), 1)] = -np.inf
+    p1 = softmax(s1)
+    uT = u[:, -1] + _bvm(p1[:, -1], v1)  # layer-1 output at the target
+    q2 = uT @ params["attn2.Q"].T
+    kt = q2 @ params["attn2.K"]  # K₂ᵀ q: score_j = (K₂ u1_j)·q = u1_j · kt
+    s2 = _bmv(u, kt) + _bmv(p1, _bmv(v1, kt))
+    p2 = softmax(s2)
+    w2 = _bvm(p2, p1)  # Σ_j p2_j p1_jk
+    c = _bvm(p2, u) + _bvm(w2, v1)  # Σ_j p2_j u1_j
+    h0 = uT + c @ params["attn2.V"].T
+    z1 = h0 @ params["mlp.W1"].T + params["mlp.b1"]
+    h1 = np.maximum(z1, 0)
+    z2 = h1 @ params["mlp.W2"].T + params["mlp.b2"]
+    h2 = np.maximum(z2, 0)
+    z3 = h2 @ params["mlp.W3"].T + params["mlp.b3"]
+    h3 = np.maximum(z3, 0)
+    logits = h3 @ params["readout.W"].T
+    cache = (u, uf, v1, uT, q2, kt, w2, c, h0, h1, h2, h3)
+    return logits, p1, p2, cache
+
+
+def forward(params, tokens):
+    """Logits and attention maps.
+
+    Parameters
+    ----------
+    params : dict of named arrays (:data:`PARAM_NAMES`)
+    tokens : (B, T, P+D) array
+
+    Returns
+    -------
+    logits : (B, L)
+    attn1 : (B, T, T), layer-1 attention p_ij (row i attends to j ≤ i)
+    attn2 : (B, T), the target's layer-2 attention (the only layer-2 row that reaches the output)
+    """
+    logits, p1, p2, _ = _forward(params, tokens)
+    return logits, p1, p2
+
+
+def loss_and_grads(params, tokens, labels):
+    """Mean softmax cross-entropy of the target's logits and its gradient for every parameter.
+
+    Returns
+    -------
+    (loss, grads) with grads a dict keyed like ``params``.
+    """
+    logits, p1, p2, cache = _forward(params, tokens)
+    u, uf, v1, uT, q2, kt, w2, c, h0, h1, h2, h3 = cache
+    B = u.shape[0]
+    m = logits.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(logits - m).sum(axis=1))
+    loss = float(np.mean(lse - logits[np.arange(B), labels]))
+    g = softmax(logits)
+    g[np.arange(B), labels] -= 1
+    g /= B
+    gr = {"readout.W": g.T @ h3}
+    dh = g @ params["readout.W"]
+    for i, h_in, h_out in ((3, h2, h3), (2, h1, h2), (1, h0, h1)):
+        dz = dh * (h_out > 0)
+        gr[f"mlp.W{i}"] = dz.T @ h_in
+        gr[f"mlp.b{i}"] = dz.sum(axis=0)
+        dh = dz @ params[f"mlp.W{i}"]
+    # layer 2 (target row): h0 = uT + V₂ c, c = Σ_j p2_j u1_j, s2_j = u1_j · kt, kt = K₂ᵀ Q₂ uT
+    gr["attn2.V"] = dh.T @ c
+    dc = dh @ params["attn2.V"]
+    dcv, ktv = _bmv(v1, dc), _bmv(v1, kt)
+    dp2 = _bmv(u, dc) + _bmv(p1, dcv)  # u1_j · dc
+    ds2 = p2 * (dp2 - (p2 * dp2).sum(axis=1, keepdims=True))
+    ds2p1 = _bvm(ds2, p1)
+    dkt = _bvm(ds2, u) + _bvm(ds2p1, v1)  # Σ_j ds2_j u1_j
+    gr["attn2.K"] = q2.T @ dkt
+    dq2 = dkt @ params["attn2.K"].T
+    gr["attn2.Q"] = dq2.T @ uT
+    r = dh + dq2 @ params["attn2.Q"]  # into u1_T: residual and query
+    # layer 1: du1_j = p2_j dc + ds2_j kt + [j = T] r ; u1 = u + p1 v1 ; v1 = u V₁ᵀ
+    gr["attn1.V"] = dc.T @ _bvm(w2, u) + kt.T @ _bvm(ds2p1, u) + r.T @ _bvm(p1[:, -1], u)
+    dp1 = p2[:, :, None] * dcv[:, None, :] + ds2[:, :, None] * ktv[:, None, :]
+    dp1[:, -1, :] += _bmv(v1, r)
+    ds1 = p1 * (dp1 - (p1 * dp1).sum(axis=2, keepdims=True))
+    dM = uf.T @ (ds1 @ u).reshape(uf.shape)  # s1 = u M₁ uᵀ: dM₁ = Σ_b uᵀ ds1 u
+    gr["attn1.Q"] = params["attn1.K"] @ dM.T
+    gr["attn1.K"] = params["attn1.Q"] @ dM
+    return loss, {k: gr[k].astype(params[k].dtype, copy=False) for k in params}
