@@ -54,8 +54,8 @@ def register(exp: Experiment) -> Experiment:
 
 def experiments() -> dict[str, Experiment]:
     """All registered experiments, in registration order."""
-    from . import linear_regression  # noqa: F401  (registers its experiments)
-    from .linear_regression import experiments as _lr  # noqa: F401
+    from .linear_regression import experiments as _lr  # noqa: F401  (importing registers them)
+    from .classification import experiments as _cl  # noqa: F401
     return dict(_REGISTRY)
 
 

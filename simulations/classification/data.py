@@ -89,15 +89,16 @@ class Task:
     def _bursty_classes(self, rng, n: int, probs: np.ndarray) -> np.ndarray:
         """(n, N/B) classes with distinct labels, drawn from ``probs`` without label repeats.
 
-        Sequential sampling (highest Gumbel key first, skipping used labels) equals taking the N/B labels
-        whose best class key is highest, each with that best class: no Python loop over sequences.
+        Sequential sampling (smallest race time E_k/p_k first, E_k ~ Exp(1): the exponential-race form of
+        the Gumbel-max trick, no logarithms) skipping used labels equals taking the N/B labels whose best
+        class time is smallest, each with that best class: no Python loop over sequences.
         """
         cfg = self.cfg
-        keys = np.log(probs)[None, :] - np.log(-np.log(rng.random((n, cfg.K))))  # Gumbel-max keys
-        by_label = keys.reshape(n, cfg.K // cfg.L, cfg.L)  # class k = j*L + l has label l
-        best_j = by_label.argmax(axis=1)  # (n, L)
-        best_key = np.take_along_axis(by_label, best_j[:, None, :], axis=1)[:, 0]
-        top_labels = np.argsort(-best_key, axis=1)[:, : cfg.N // cfg.B]
+        times = rng.standard_exponential((n, cfg.K)) / probs[None, :]
+        by_label = times.reshape(n, cfg.K // cfg.L, cfg.L)  # class k = j*L + l has label l
+        best_j = by_label.argmin(axis=1)  # (n, L)
+        best_t = np.take_along_axis(by_label, best_j[:, None, :], axis=1)[:, 0]
+        top_labels = np.argsort(best_t, axis=1)[:, : cfg.N // cfg.B]
         return np.take_along_axis(best_j, top_labels, axis=1) * cfg.L + top_labels
 
     def _items(self, rng, means: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from .measures import accuracy, progress_measures
 from .network import forward, init_params, loss_and_grads
 
 EVAL_SETS = ("ic", "ic2", "iw", "train")
+N_EXAMPLES = 8  # IC test sequences whose layer-2 attention rows are kept at every evaluation
 HISTORY_KEYS = ("step", "loss", "acc_ic", "acc_ic2", "acc_iw", "acc_train", "ILA1", "TILA2", "TLA2", "CLA")
 
 
@@ -56,7 +57,7 @@ def evaluate(params, test_sets: dict) -> dict[str, float]:
         out[f"acc_{name}"] = accuracy(logits, batch.labels)
         if name == "ic":
             out.update(progress_measures(a1, a2, logits, batch))
-            out["attn1_mean"], out["attn2_mean"] = a1.mean(axis=0), a2.mean(axis=0)
+            out["attn1_mean"], out["attn2_examples"] = a1.mean(axis=0), a2[:N_EXAMPLES]
     return out
 
 
@@ -79,7 +80,8 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
     Returns
     -------
     (params, history, maps): history maps each of :data:`HISTORY_KEYS` to an array over evaluations;
-    maps holds the IC-set mean attention maps ``attn1`` (n_eval, T, T) and ``attn2`` (n_eval, T).
+    maps holds the IC-set mean layer-1 map ``attn1`` (n_eval, T, T), the target's layer-2 row for the first
+    :data:`N_EXAMPLES` IC test sequences ``attn2`` (n_eval, 8, T) and their ``context_match`` (8, N).
 
     Raises
     ------
@@ -111,7 +113,7 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
             history[k].append(ev.get(k, np.nan))
         if "attn1_mean" in ev:
             maps["attn1"].append(ev["attn1_mean"])
-            maps["attn2"].append(ev["attn2_mean"])
+            maps["attn2"].append(ev["attn2_examples"])
         running.clear()
 
     decay = dtype.type(1 - cfg.weight_decay)
@@ -134,5 +136,7 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
         if checkpoint is not None and (step + 1) % cfg.checkpoint_every == 0:
             _save_checkpoint(Path(checkpoint), step + 1, params, history, maps)
     record(cfg.steps)
-    return params, {k: np.asarray(v, dtype=float) for k, v in history.items()}, \
-        {k: np.asarray(v) for k, v in maps.items()}
+    out_maps = {k: np.asarray(v) for k, v in maps.items()}
+    if "ic" in test_sets:
+        out_maps["context_match"] = test_sets["ic"].context_match[:N_EXAMPLES]
+    return params, {k: np.asarray(v, dtype=float) for k, v in history.items()}, out_maps

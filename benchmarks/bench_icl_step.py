@@ -1,0 +1,90 @@
+"""Milliseconds per SGD step of the classification network at the paper's size, and effective GFLOP/s
+against a large numpy matmul measured in the same run.
+
+Paper size: batch 128, N = 8 (T = 17 tokens), P + D = 128, L = 32, MLP width 128. FLOPs are counted
+analytically for the matrix products of one ``loss_and_grads`` call (2 per multiply-add; elementwise work
+is not counted), so GFLOP/s is a lower bound on what the step sustains.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simulations.classification import DataConfig, Task
+from simulations.classification.network import init_params, loss_and_grads
+
+
+def step_flops(B: int, T: int, W: int, H: int, L: int) -> int:
+    """Matrix-product FLOPs of forward + backward (see the docstring of network.py for the algebra)."""
+    fwd = (2 * W**3 + 2 * B * T * W * 2 * W  # M₁ = Q₁ᵀK₁ and the fused projection u [M₁ | V₁ᵀ]
+           + 2 * B * T * T * W  # layer-1 scores
+           + 2 * B * T * W  # target's layer-1 output
+           + 2 * 2 * B * W * W + 2 * 2 * B * T * W + 2 * B * T * T  # q2, kt, scores (u·kt, p1 (v1·kt))
+           + 2 * B * T * T + 2 * 2 * B * T * W + 2 * B * W * W  # w2, c, V₂ c
+           + 2 * B * (W * H + 2 * H * H + H * L))  # MLP + read-out
+    bwd = (2 * B * (2 * H * L + 2 * (W * H + 2 * H * H))  # read-out and MLP: weight and input gradients
+           + 2 * 2 * B * W * W  # dV₂, dc
+           + 3 * 2 * B * T * W + 2 * 2 * B * T * T  # dcv, ktv, dp2, ds2 p1
+           + 2 * 2 * B * T * W + 4 * 2 * B * W * W  # dkt, dK₂, dq2, dQ₂, r
+           + 3 * (2 * B * T * W + 2 * B * W * W)  # dV₁
+           + 2 * B * T * W  # v1 · r
+           + 2 * B * T * T * W + 2 * B * T * W * W + 2 * 2 * W**3)  # ds1 u, dM₁, dQ₁, dK₁
+    return int(fwd + bwd)
+
+
+def median_time(fn, repeats):
+    for _ in range(3):
+        fn()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=200)
+    ap.add_argument("--out", default="results/benchmarks/icl_step.json")
+    args = ap.parse_args()
+    cfg = DataConfig()
+    B = 128
+    task = Task(cfg)
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((2048, 2048)).astype(np.float32)
+    t_mm = median_time(lambda: A @ A, 20)
+    peak = 2 * 2048**3 / t_mm / 1e9
+    flops = step_flops(B, cfg.T, cfg.width, cfg.width, cfg.L)
+    rows = {"matmul_2048_float32_gflops": peak, "step_mflop": flops / 1e6}
+    print(f"numpy float32 2048² matmul: {peak:.1f} GFLOP/s; one step = {flops / 1e6:.1f} MFLOP in products")
+    for dtype in (np.float32, np.float64):
+        params = init_params(cfg, rng, dtype=dtype)
+        batch = task.sample(rng, B, dtype=dtype)
+
+        def step():
+            _, g = loss_and_grads(params, batch.tokens, batch.labels)
+            for k in params:
+                params[k] *= dtype(1 - 1e-6)
+                params[k] -= dtype(0.01) * g[k]
+
+        t = median_time(step, args.repeats)
+        t_data = median_time(lambda: task.sample(rng, B, dtype=dtype), args.repeats // 4)
+        name = np.dtype(dtype).name
+        rows[name] = {"ms_per_step": t * 1e3, "ms_data": t_data * 1e3, "gflops": flops / t / 1e9,
+                      "fraction_of_matmul_peak": flops / t / 1e9 / peak}
+        print(f"{name}: {t * 1e3:.2f} ms/step (network), data {t_data * 1e3:.2f} ms/batch, "
+              f"{flops / t / 1e9:.1f} GFLOP/s = {flops / t / 1e9 / peak:.0%} of the matmul peak")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1))
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from simulations.classification import DataConfig
+from simulations.classification.train import TrainConfig, train
+
+SMALL = DataConfig(K=32, L=8, N=4, D=11, P=12, B=2, p_C=0.5)
+
+
+def test_resume_from_checkpoint_is_exact(tmp_path):
+    ck = tmp_path / "ck.npz"
+    kw = dict(batch=8, eval_every=5, eval_size=20, checkpoint_every=10, dtype="float64")
+    train(SMALL, TrainConfig(steps=10, **kw), checkpoint=ck)  # "interrupted" after 10 steps
+    resumed, h_res, _ = train(SMALL, TrainConfig(steps=25, **kw), checkpoint=ck)
+    straight, h_str, _ = train(SMALL, TrainConfig(steps=25, **kw))
+    for k in straight:
+        np.testing.assert_array_equal(resumed[k], straight[k])
+    np.testing.assert_array_equal(h_res["step"], h_str["step"])
+    np.testing.assert_allclose(h_res["acc_ic"], h_str["acc_ic"])
+
+
+def test_divergence_stops_with_a_message():
+    with pytest.raises(FloatingPointError, match="diverged at step"):
+        with np.errstate(all="ignore"):
+            train(SMALL, TrainConfig(steps=50, batch=8, lr=1e6, eval_every=100, eval_size=20))
+
+
+def test_history_has_every_measure():
+    _, h, maps = train(SMALL, TrainConfig(steps=6, batch=8, eval_every=3, eval_size=20))
+    assert list(h["step"]) == [0, 3, 6]
+    assert maps["attn1"].shape == (3, 9, 9) and maps["attn2"].shape == (3, 8, 9)
+    assert maps["context_match"].shape == (8, 4)
+    assert np.all((h["acc_ic"] >= 0) & (h["acc_ic"] <= 1))
