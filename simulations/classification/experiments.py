@@ -178,3 +178,72 @@ register(Experiment("icl-training-curves",
                                             "lr": 0.01, "steps": 150000, "eval_every": 1000,
                                             "eval_size": 10000, "checkpoint_every": 5000}},
                     run_curves, plot_curves))
+
+
+@dataclass(frozen=True)
+class LabelCountConfig(CurvesConfig):
+    """L = N against L = ``L_multiple`` × N for each N in ``Ns`` (other fields as :class:`CurvesConfig`).
+    A seed "learns ICL" when its final IC accuracy reaches (B/N + 1)/2, the transition level."""
+
+    Ns: tuple[int, ...] = (2, 4)
+    L_multiple: int = 4
+    steps: int = 4000
+    seeds: tuple[int, ...] = (0, 1)
+
+    def __post_init__(self):
+        require(len(self.Ns) > 0 and min(self.Ns) >= 2, "Ns", "be a non-empty list of integers >= 2")
+        require(self.L_multiple >= 2, "L_multiple", "be >= 2")
+        for N in self.Ns:
+            for L in (N, self.L_multiple * N):
+                self.arm(N, L)  # validates every data configuration up front
+        self.optimiser(0)
+
+    def arm(self, N: int, L: int) -> DataConfig:
+        kw = {k: getattr(self, k) for k in _DATA if hasattr(self, k)}
+        kw.update(N=N, L=L, P=max(self.P, 2 * N + 1))
+        return DataConfig(**kw)
+
+
+def run_label_count(cfg: LabelCountConfig, progress: bool = False) -> Outcome:
+    rows, arrays = [], {}
+    for N in cfg.Ns:
+        for L in (N, cfg.L_multiple * N):
+            data = cfg.arm(N, L)
+            level = (cfg.B / N + 1) / 2
+            learned, finals = [], []
+            for seed in cfg.seeds:
+                _, h, _ = train(data, cfg.optimiser(seed), progress=progress)
+                finals.append(float(h["acc_ic"][-1]))
+                learned.append(finals[-1] >= level)
+                arrays[f"N{N}_L{L}_seed{seed}/step"] = h["step"]
+                arrays[f"N{N}_L{L}_seed{seed}/acc_ic"] = h["acc_ic"]
+            rows.append({"N": N, "L": L, "fraction_learning_icl": float(np.mean(learned)),
+                         "final_acc_ic": finals, "level": level})
+    return Outcome({"arms": rows, "seeds": list(cfg.seeds), "checks": []}, arrays)
+
+
+def plot_label_count(run, fig_dir):
+    arms = run.metrics["arms"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    Ns = sorted({r["N"] for r in arms})
+    for k, eq in enumerate((True, False)):
+        sel = [r for r in arms if (r["L"] == r["N"]) == eq]
+        axes[0].bar(np.arange(len(sel)) + 0.4 * k, [r["fraction_learning_icl"] for r in sel], 0.4,
+                    label="L = N" if eq else "L > N")
+    axes[0].set_xticks(np.arange(len(Ns)) + 0.2, [f"N = {n}" for n in Ns])
+    axes[0].set_ylabel(f"fraction of {len(run.metrics['seeds'])} seeds learning ICL"); axes[0].legend(fontsize=8)
+    for i, r in enumerate(arms):
+        for s in run.metrics["seeds"]:
+            key = f"N{r['N']}_L{r['L']}_seed{s}"
+            axes[1].plot(run.arrays[f"{key}/step"], run.arrays[f"{key}/acc_ic"], color=f"C{i}",
+                         ls="-" if r["L"] == r["N"] else "--", label=f"N={r['N']}, L={r['L']}" if s == run.metrics["seeds"][0] else None)
+    axes[1].set_xlabel("step"); axes[1].set_ylabel("IC accuracy"); axes[1].legend(fontsize=7)
+    return [save(fig, fig_dir / "label_count.png")]
+
+
+register(Experiment("icl-label-count", "Classification: L = N against L > N, fraction of seeds that learn ICL",
+                    LabelCountConfig,
+                    {"quick": {}, "paper": {"Ns": (2, 4, 8), "K": 512, "D": 63, "P": 65, "p_C": 0.0, "lr": 0.01,
+                                            "steps": 150000, "eval_every": 1000, "eval_size": 10000,
+                                            "seeds": tuple(range(10)), "L_multiple": 4}},
+                    run_label_count, plot_label_count))
