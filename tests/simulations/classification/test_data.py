@@ -101,3 +101,22 @@ def test_batch_is_a_function_of_seed():
 def test_invalid_configs_name_the_parameter(kw, match):
     with pytest.raises(ValueError, match=match):
         DataConfig(**kw)
+
+
+def test_distinct_label_sampler_is_exact_sequential_sampling():
+    """P(c1 = i, c2 = j) = p_i p_j / (1 − Σ_{label(k) = label(i)} p_k) for label(j) ≠ label(i); 5 s.e."""
+    cfg = DataConfig(K=8, L=4, N=4, D=7, P=9, B=2, alpha=1.0)
+    task = Task(cfg)
+    n = 200_000
+    ch = task._bursty_classes(np.random.default_rng(7), n, task.class_probs)
+    p, lab = task.class_probs, task.class_label
+    exact = np.zeros((8, 8))
+    for i in range(8):
+        rest = 1 - p[lab == lab[i]].sum()
+        for j in range(8):
+            if lab[j] != lab[i]:
+                exact[i, j] = p[i] * p[j] / rest
+    freq = np.zeros((8, 8))
+    np.add.at(freq, (ch[:, 0], ch[:, 1]), 1 / n)
+    se = np.sqrt(exact * (1 - exact) / n) + 1e-12
+    assert np.all(np.abs(freq - exact) <= 5 * se)
