@@ -1,11 +1,14 @@
 """Classification experiments (spec induction_head §4): abrupt in-context learning and its progress measures."""
 from __future__ import annotations
 
+import json
+import zlib
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
-from ..config import require
+from ..config import require, to_dict
 from ..plotting import plt, save
 from ..registry import Experiment, Outcome, register
 from ..results import Check
@@ -16,12 +19,28 @@ _DATA = {f.name for f in fields(DataConfig)}
 _TRAIN = {f.name for f in fields(TrainConfig)} - {"seed"}
 
 
+def _checkpoint(cfg, name: str):
+    """Checkpoint file for one training run, or None when ``cfg.checkpoint_dir`` is empty.
+
+    The name carries a hash of the config (bar the checkpoint fields), so a changed config never resumes
+    another config's weights.
+    """
+    if not cfg.checkpoint_dir:
+        return None
+    fields_ = {k: v for k, v in to_dict(cfg).items() if not k.startswith("checkpoint")}
+    tag = f"{zlib.crc32(json.dumps(fields_, sort_keys=True).encode()):08x}"
+    d = Path(cfg.checkpoint_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"{name}-{tag}.npz"
+
+
 @dataclass(frozen=True)
 class CurvesConfig:
     """Training curves over ``seeds`` (data fields as :class:`DataConfig`, optimiser as :class:`TrainConfig`).
 
     Quick-profile defaults (docs/classification.md, "The quick setting"): N = 4, L = 8, K = 128, width 64,
     B = 1, half the sequences novel (p_C = 0.5), lr = 0.05: the slow phase and the jump in ≈ 25 s a seed.
+    With ``checkpoint_dir`` set, every seed checkpoints there and the same command resumes it.
     """
 
     K: int = 128
@@ -41,6 +60,7 @@ class CurvesConfig:
     eval_every: int = 100
     eval_size: int = 1000
     checkpoint_every: int = 100000
+    checkpoint_dir: str = ""
     dtype: str = "float32"
     seeds: tuple[int, ...] = (0, 1, 2)
 
@@ -85,7 +105,8 @@ def run_curves(cfg: CurvesConfig, progress: bool = False) -> Outcome:
     plateau = cfg.B / cfg.N if cfg.B > 0 else 1 / cfg.N
     arrays, per_seed, checks = {}, [], []
     for seed in cfg.seeds:
-        _, h, maps = train(data, cfg.optimiser(seed), progress=progress)
+        _, h, maps = train(data, cfg.optimiser(seed), checkpoint=_checkpoint(cfg, f"curves-seed{seed}"),
+                           progress=progress)
         a = analyse(h, plateau)
         per_seed.append({"seed": seed, **a})
         for k, v in h.items():
@@ -176,7 +197,8 @@ register(Experiment("icl-training-curves",
                     CurvesConfig,
                     {"quick": {}, "paper": {"K": 512, "L": 32, "N": 8, "D": 63, "P": 65, "B": 2, "p_C": 0.0,
                                             "lr": 0.01, "steps": 150000, "eval_every": 1000,
-                                            "eval_size": 10000, "checkpoint_every": 5000}},
+                                            "eval_size": 10000, "checkpoint_every": 5000,
+                                            "checkpoint_dir": "results/checkpoints/icl-training-curves-paper"}},
                     run_curves, plot_curves))
 
 
@@ -212,7 +234,8 @@ def run_label_count(cfg: LabelCountConfig, progress: bool = False) -> Outcome:
             level = (cfg.B / N + 1) / 2
             learned, finals = [], []
             for seed in cfg.seeds:
-                _, h, _ = train(data, cfg.optimiser(seed), progress=progress)
+                _, h, _ = train(data, cfg.optimiser(seed), progress=progress,
+                                checkpoint=_checkpoint(cfg, f"labels-N{N}-L{L}-seed{seed}"))
                 finals.append(float(h["acc_ic"][-1]))
                 learned.append(finals[-1] >= level)
                 arrays[f"N{N}_L{L}_seed{seed}/step"] = h["step"]
@@ -245,5 +268,6 @@ register(Experiment("icl-label-count", "Classification: L = N against L > N, fra
                     LabelCountConfig,
                     {"quick": {}, "paper": {"Ns": (2, 4, 8), "K": 512, "D": 63, "P": 65, "p_C": 0.0, "lr": 0.01,
                                             "steps": 150000, "eval_every": 1000, "eval_size": 10000,
-                                            "seeds": tuple(range(10)), "L_multiple": 4}},
+                                            "seeds": tuple(range(10)), "L_multiple": 4, "checkpoint_every": 5000,
+                                            "checkpoint_dir": "results/checkpoints/icl-label-count-paper"}},
                     run_label_count, plot_label_count))

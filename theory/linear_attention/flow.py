@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .inputs import as_count, as_covariance, as_matrix, as_positive
+from .inputs import as_count, as_covariance, as_positive
 from .moments import gamma
 from .random_cov import RandomDiagonalCovariance
 from .symbolic import mode_functions

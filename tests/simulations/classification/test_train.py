@@ -31,3 +31,12 @@ def test_history_has_every_measure():
     assert maps["attn1"].shape == (3, 9, 9) and maps["attn2"].shape == (3, 8, 9)
     assert maps["context_match"].shape == (8, 4)
     assert np.all((h["acc_ic"] >= 0) & (h["acc_ic"] <= 1))
+
+
+def test_experiment_checkpoints_resume_under_the_same_config_only(tmp_path):
+    from simulations.classification.experiments import CurvesConfig, _checkpoint
+    a = CurvesConfig(checkpoint_dir=str(tmp_path))
+    b = CurvesConfig(checkpoint_dir=str(tmp_path), lr=0.02)
+    assert _checkpoint(a, "x") == _checkpoint(CurvesConfig(checkpoint_dir=str(tmp_path), checkpoint_every=7), "x")
+    assert _checkpoint(a, "x") != _checkpoint(b, "x")
+    assert _checkpoint(CurvesConfig(), "x") is None
