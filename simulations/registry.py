@@ -55,6 +55,7 @@ def register(exp: Experiment) -> Experiment:
 def experiments() -> dict[str, Experiment]:
     """All registered experiments, in registration order."""
     from .linear_regression import experiments as _lr  # noqa: F401  (importing registers them)
+    from .classification import exp_nested_logits as _nl  # noqa: F401
     from .classification import experiments as _cl  # noqa: F401
     return dict(_REGISTRY)
 

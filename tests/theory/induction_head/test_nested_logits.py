@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from theory.induction_head import (growth_order, integrate_nested_logits, model, nested_logit_loss,
+                                   origin_gradient, origin_is_critical_iff_L_equals_N)
+
+
+def test_loss_matches_its_definition():
+    b1, a, x, N, L = 0.3, 1.7, 2.2, 5, 12
+    s = 1 / (1 + np.exp(-b1))
+    p = np.exp(a * s) / (np.exp(a * s) + N - 1)
+    q = (1 - p) / (N - 1)
+    want = -np.log(np.exp(x * p) / (np.exp(x * p) + (N - 1) * np.exp(x * q) + L - N))
+    assert nested_logit_loss(b1, a, x, N, L) == pytest.approx(want, rel=1e-13)
+    assert nested_logit_loss(np.zeros((2, 1)), np.zeros(3), 0.0, 8, 32).shape == (2, 3)
+    assert nested_logit_loss(0, 0, 0, 8, 32) == pytest.approx(np.log(32))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_sympy_gradient_and_hessian_match_finite_differences(depth):
+    m = model(depth)
+    rng = np.random.default_rng(depth)
+    y = rng.normal(size=depth)
+    N, L, h = 6, 20, 1e-6
+    g = np.array(m["f_grad"](*y, N, L), float)
+    H = np.array(m["f_hess"](*y, N, L), float)
+    for k in range(depth):
+        e = np.zeros(depth)
+        e[k] = h
+        num_g = (m["f_loss"](*(y + e), N, L) - m["f_loss"](*(y - e), N, L)) / (2 * h)
+        assert num_g == pytest.approx(g[k], rel=1e-6, abs=1e-9)
+        num_h = (np.array(m["f_grad"](*(y + e), N, L)) - np.array(m["f_grad"](*(y - e), N, L))) / (2 * h)
+        np.testing.assert_allclose(num_h, H[:, k], rtol=1e-5, atol=1e-8)
+
+
+def test_origin_gradient_and_criticality():
+    assert origin_gradient(8, 32) == (0, 0, pytest.approx(-(1 / 8 - 1 / 32)))
+    assert origin_is_critical_iff_L_equals_N()
+
+
+@pytest.mark.parametrize("N, L", [(2, 16), (4, 32), (8, 32), (8, 64)])
+def test_curriculum_xi_then_alpha_then_beta1(N, L):
+    tr = integrate_nested_logits(N, L, 0.0, t_max=1e5)
+    assert [name for name, _ in growth_order(tr)] == ["xi", "alpha", "beta1"]
+    assert tr.t_transition is not None and tr.p_right[-1] >= 0.99
+    # plateau: before half the transition time the right label is still at most slightly above 1/L..1/N
+    early = tr.p_right[tr.t < 0.5 * tr.t_transition]
+    assert np.all(early < 1.5 / N)
+
+
+def test_L_equals_N_stalls_from_the_symmetric_start_but_not_from_a_broken_one():
+    tr = integrate_nested_logits(8, 8, 0.0, t_max=1e4)
+    assert tr.t_transition is None and np.allclose(tr.params[-1], 0)
+    tr = integrate_nested_logits(8, 8, [0.0, 0.5, 0.5], t_max=1e4)
+    assert tr.t_transition is not None
+
+
+def test_plateau_grows_with_nesting_depth():
+    t = [integrate_nested_logits(8, 32, 0.0, t_max=1e5, depth=d).t_transition for d in (1, 2, 3)]
+    assert t[0] < t[1] < t[2]
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"N": 1}, "N must be an integer >= 2"),
+    ({"L": 4}, "L must be an integer >= N"),
+    ({"depth": 4}, "depth must be 1, 2 or 3"),
+    ({"init": [0.0, 0.0]}, "init must be"),
+    ({"t_max": -1.0}, "t_max must be"),
+])
+def test_bad_arguments(kw, match):
+    args = {"N": 8, "L": 32, "init": 0.0, **kw}
+    with pytest.raises(ValueError, match=match):
+        integrate_nested_logits(**args)

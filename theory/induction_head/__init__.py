@@ -1,0 +1,6 @@
+"""Theory of abrupt in-context learning in the classification task (Reddy, 2023; spec induction_head §6)."""
+from .nested_logits import (NestedLogitTrajectory, growth_order, integrate_nested_logits, model,
+                            nested_logit_loss, origin_gradient, origin_is_critical_iff_L_equals_N)
+
+__all__ = ["NestedLogitTrajectory", "growth_order", "integrate_nested_logits", "model", "nested_logit_loss",
+           "origin_gradient", "origin_is_critical_iff_L_equals_N"]
