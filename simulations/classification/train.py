@@ -17,7 +17,7 @@ from ..config import require
 from ..seeding import batch_rng, stream_rng
 from .data import DataConfig, Task
 from .measures import accuracy, progress_measures
-from .network import forward, init_params, loss_and_grads
+from . import network
 
 EVAL_SETS = ("ic", "ic2", "iw", "train")
 N_EXAMPLES = 8  # IC test sequences whose layer-2 attention rows are kept at every evaluation
@@ -49,11 +49,11 @@ class TrainConfig:
         require(self.dtype in ("float32", "float64"), "dtype", "be 'float32' or 'float64'")
 
 
-def evaluate(params, test_sets: dict) -> dict[str, float]:
+def evaluate(params, test_sets: dict, model=network) -> dict[str, float]:
     """Accuracy on every fixed test set, progress measures on the IC set, and the mean attention maps."""
     out = {}
     for name, batch in test_sets.items():
-        logits, a1, a2 = forward(params, batch.tokens)
+        logits, a1, a2 = model.forward(params, batch.tokens)
         out[f"acc_{name}"] = accuracy(logits, batch.labels)
         if name == "ic":
             out.update(progress_measures(a1, a2, logits, batch))
@@ -74,8 +74,13 @@ def _save_checkpoint(path: Path, step: int, params: dict, history: dict, maps: d
         raise
 
 
-def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = None, progress: bool = False):
+def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = None, progress: bool = False,
+          model=network):
     """Train from the spec's initialisation; resume from ``checkpoint`` if it exists.
+
+    ``model`` is anything with ``init_params(config, rng, dtype)``, ``forward(params, tokens)`` and
+    ``loss_and_grads(params, tokens, labels)``: the full network (module :mod:`.network`, default) or a
+    :class:`~.minimal.MinimalInductionHead`.
 
     Returns
     -------
@@ -102,11 +107,11 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
             history = {k: list(z[f"hist/{k}"]) for k in HISTORY_KEYS}
             maps = {k: list(z[f"maps/{k}"]) for k in maps}
     else:
-        params = init_params(data_cfg, stream_rng(cfg.seed, "init"), dtype=dtype)
+        params = model.init_params(data_cfg, stream_rng(cfg.seed, "init"), dtype=dtype)
     running = []
 
     def record(step):
-        ev = evaluate(params, test_sets)
+        ev = evaluate(params, test_sets, model)
         history["step"].append(step)
         history["loss"].append(float(np.mean(running)) if running else np.nan)
         for k in HISTORY_KEYS[2:]:
@@ -123,7 +128,7 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
         if step % cfg.eval_every == 0 and not (history["step"] and history["step"][-1] == step):
             record(step)
         batch = task.sample(batch_rng(cfg.seed, step), cfg.batch, "train", dtype=dtype)
-        loss, grads = loss_and_grads(params, batch.tokens, batch.labels)
+        loss, grads = model.loss_and_grads(params, batch.tokens, batch.labels)
         if not np.isfinite(loss):
             raise FloatingPointError(f"classification training diverged at step {step}: loss = {loss}")
         for k in params:
