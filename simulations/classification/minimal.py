@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .network import softmax
+from .network import classifier_backward, classifier_forward, init_classifier, softmax
 
 
 class MinimalInductionHead:
@@ -22,13 +22,9 @@ class MinimalInductionHead:
 
     def init_params(self, config, rng: np.random.Generator, dtype=np.float32) -> dict:
         """β₁ = α = β₂ = 0; MLP initialised as in the network, with input width D."""
-        D, L = config.D, config.L
-        h = getattr(config, "hidden", config.width)
-        n = lambda shape, var: (rng.standard_normal(shape) * np.sqrt(var)).astype(dtype)  # noqa: E731
-        return {"ih.beta1": np.zeros((), dtype), "ih.alpha": np.zeros((), dtype), "ih.beta2": np.zeros((), dtype),
-                "mlp.W1": n((h, D), 2.0 / D), "mlp.b1": n(h, 1.0 / h), "mlp.W2": n((h, h), 2.0 / h),
-                "mlp.b2": n(h, 1.0 / h), "mlp.W3": n((h, h), 2.0 / h), "mlp.b3": n(h, 1.0 / h),
-                "readout.W": n((L, h), 1.0 / h)}
+        p = {"ih.beta1": np.zeros((), dtype), "ih.alpha": np.zeros((), dtype), "ih.beta2": np.zeros((), dtype)}
+        p.update(init_classifier(config.D, getattr(config, "hidden", config.width), config.L, rng, dtype))
+        return p
 
     def _forward(self, params, tokens):
         c = tokens[:, :, self.P:]
@@ -42,13 +38,8 @@ class MinimalInductionHead:
         p = softmax(logits2)
         c1 = c.copy()
         c1[:, 1:2 * N:2] = labels + s * items
-        h0 = xq + np.einsum("bt,btd->bd", p, c1)
-        z1 = h0 @ params["mlp.W1"].T + params["mlp.b1"]
-        h1 = np.maximum(z1, 0)
-        h2 = np.maximum(h1 @ params["mlp.W2"].T + params["mlp.b2"], 0)
-        h3 = np.maximum(h2 @ params["mlp.W3"].T + params["mlp.b3"], 0)
-        out = h3 @ params["readout.W"].T
-        return out, (c, c1, items, m, s, p, h0, h1, h2, h3)
+        logits, acts = classifier_forward(params, xq + np.einsum("bt,btd->bd", p, c1))
+        return logits, (c, c1, items, m, s, p, acts)
 
     def attention_maps(self, params, B: int, T: int, p2, dtype):
         """Layer-1 map (label rows: 1 − s on themselves, s on their item; other rows: themselves) and p2."""
@@ -66,22 +57,9 @@ class MinimalInductionHead:
 
     def loss_and_grads(self, params, tokens, labels):
         """Mean cross-entropy and hand-written gradients for every parameter."""
-        logits, (c, c1, items, m, s, p, h0, h1, h2, h3) = self._forward(params, tokens)
-        B, T, _ = c.shape
-        N = (T - 1) // 2
-        mx = logits.max(axis=1, keepdims=True)
-        lse = mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))
-        loss = float(np.mean(lse - logits[np.arange(B), labels]))
-        g = softmax(logits)
-        g[np.arange(B), labels] -= 1
-        g /= B
-        gr = {"readout.W": g.T @ h3}
-        dh = g @ params["readout.W"]
-        for i, h_in, h_out in ((3, h2, h3), (2, h1, h2), (1, h0, h1)):
-            dz = dh * (h_out > 0)
-            gr[f"mlp.W{i}"] = dz.T @ h_in
-            gr[f"mlp.b{i}"] = dz.sum(axis=0)
-            dh = dz @ params[f"mlp.W{i}"]
+        logits, (c, c1, items, m, s, p, acts) = self._forward(params, tokens)
+        N = (c.shape[1] - 1) // 2
+        loss, gr, dh = classifier_backward(params, logits, labels, acts)
         dp = np.einsum("bd,btd->bt", dh, c1)
         dlog = p * (dp - (p * dp).sum(axis=1, keepdims=True))
         dlab = dlog[:, 1:2 * N:2]

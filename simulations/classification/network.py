@@ -24,15 +24,47 @@ PARAM_NAMES = ("attn1.Q", "attn1.K", "attn1.V", "attn2.Q", "attn2.K", "attn2.V",
 def init_params(config, rng: np.random.Generator, dtype=np.float32) -> dict:
     """Spec §2 initialisation: Q, K, V ~ N(0, 1/D); MLP weights N(0, 2/width), biases N(0, 1/width);
     read-out N(0, 1/width). ``config`` needs ``width`` (P + D), ``D``, ``L`` and optionally ``hidden``."""
-    w, D, L = config.width, config.D, config.L
-    h = getattr(config, "hidden", w)
-    n = lambda shape, var: (rng.standard_normal(shape) * np.sqrt(var)).astype(dtype)  # noqa: E731
-    p = {f"attn{l}.{m}": n((w, w), 1.0 / D) for l in (1, 2) for m in "QKV"}
-    p.update({"mlp.W1": n((h, w), 2.0 / w), "mlp.b1": n(h, 1.0 / h),
-              "mlp.W2": n((h, h), 2.0 / h), "mlp.b2": n(h, 1.0 / h),
-              "mlp.W3": n((h, h), 2.0 / h), "mlp.b3": n(h, 1.0 / h),
-              "readout.W": n((L, h), 1.0 / h)})
+    w, D = config.width, config.D
+    p = {f"attn{l}.{m}": (rng.standard_normal((w, w)) / np.sqrt(D)).astype(dtype) for l in (1, 2) for m in "QKV"}
+    p.update(init_classifier(w, getattr(config, "hidden", w), config.L, rng, dtype))
     return p
+
+
+def init_classifier(in_width: int, hidden: int, L: int, rng: np.random.Generator, dtype=np.float32) -> dict:
+    """Spec §2 classifier: MLP weights N(0, 2/fan-in), biases N(0, 1/hidden), read-out N(0, 1/hidden)."""
+    n = lambda shape, var: (rng.standard_normal(shape) * np.sqrt(var)).astype(dtype)  # noqa: E731
+    return {"mlp.W1": n((hidden, in_width), 2.0 / in_width), "mlp.b1": n(hidden, 1.0 / hidden),
+            "mlp.W2": n((hidden, hidden), 2.0 / hidden), "mlp.b2": n(hidden, 1.0 / hidden),
+            "mlp.W3": n((hidden, hidden), 2.0 / hidden), "mlp.b3": n(hidden, 1.0 / hidden),
+            "readout.W": n((L, hidden), 1.0 / hidden)}
+
+
+def classifier_forward(params, h0):
+    """Three ReLU layers and the read-out on the target's stream h0 (B, width): (logits, activations)."""
+    h1 = np.maximum(h0 @ params["mlp.W1"].T + params["mlp.b1"], 0)
+    h2 = np.maximum(h1 @ params["mlp.W2"].T + params["mlp.b2"], 0)
+    h3 = np.maximum(h2 @ params["mlp.W3"].T + params["mlp.b3"], 0)
+    return h3 @ params["readout.W"].T, (h0, h1, h2, h3)
+
+
+def classifier_backward(params, logits, labels, acts):
+    """Mean cross-entropy (stable log-sum-exp), the classifier's gradients, and dℒ/dh0."""
+    h0, h1, h2, h3 = acts
+    B = logits.shape[0]
+    m = logits.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(logits - m).sum(axis=1))
+    loss = float(np.mean(lse - logits[np.arange(B), labels]))
+    g = softmax(logits)
+    g[np.arange(B), labels] -= 1
+    g /= B
+    gr = {"readout.W": g.T @ h3}
+    dh = g @ params["readout.W"]
+    for i, h_in, h_out in ((3, h2, h3), (2, h1, h2), (1, h0, h1)):
+        dz = dh * (h_out > 0)
+        gr[f"mlp.W{i}"] = dz.T @ h_in
+        gr[f"mlp.b{i}"] = dz.sum(axis=0)
+        dh = dz @ params[f"mlp.W{i}"]
+    return loss, gr, dh
 
 
 def softmax(s, axis=-1):
@@ -70,15 +102,8 @@ def _forward(params, tokens):
     p2 = softmax(s2)
     w2 = _bvm(p2, p1)  # Σ_j p2_j p1_jk
     c = _bvm(p2, u) + _bvm(w2, v1)  # Σ_j p2_j u1_j
-    h0 = uT + c @ params["attn2.V"].T
-    z1 = h0 @ params["mlp.W1"].T + params["mlp.b1"]
-    h1 = np.maximum(z1, 0)
-    z2 = h1 @ params["mlp.W2"].T + params["mlp.b2"]
-    h2 = np.maximum(z2, 0)
-    z3 = h2 @ params["mlp.W3"].T + params["mlp.b3"]
-    h3 = np.maximum(z3, 0)
-    logits = h3 @ params["readout.W"].T
-    cache = (u, uf, v1, uT, q2, kt, w2, c, h0, h1, h2, h3)
+    logits, acts = classifier_forward(params, uT + c @ params["attn2.V"].T)
+    cache = (u, uf, v1, uT, q2, kt, w2, c, acts)
     return logits, p1, p2, cache
 
 
@@ -108,21 +133,8 @@ def loss_and_grads(params, tokens, labels):
     (loss, grads) with grads a dict keyed like ``params``.
     """
     logits, p1, p2, cache = _forward(params, tokens)
-    u, uf, v1, uT, q2, kt, w2, c, h0, h1, h2, h3 = cache
-    B = u.shape[0]
-    m = logits.max(axis=1, keepdims=True)
-    lse = m[:, 0] + np.log(np.exp(logits - m).sum(axis=1))
-    loss = float(np.mean(lse - logits[np.arange(B), labels]))
-    g = softmax(logits)
-    g[np.arange(B), labels] -= 1
-    g /= B
-    gr = {"readout.W": g.T @ h3}
-    dh = g @ params["readout.W"]
-    for i, h_in, h_out in ((3, h2, h3), (2, h1, h2), (1, h0, h1)):
-        dz = dh * (h_out > 0)
-        gr[f"mlp.W{i}"] = dz.T @ h_in
-        gr[f"mlp.b{i}"] = dz.sum(axis=0)
-        dh = dz @ params[f"mlp.W{i}"]
+    u, uf, v1, uT, q2, kt, w2, c, acts = cache
+    loss, gr, dh = classifier_backward(params, logits, labels, acts)
     # layer 2 (target row): h0 = uT + V₂ c, c = Σ_j p2_j u1_j, s2_j = u1_j · kt, kt = K₂ᵀ Q₂ uT
     gr["attn2.V"] = dh.T @ c
     dc = dh @ params["attn2.V"]
