@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from theory.linear_attention import default_theta
+
 
 def embed(X, y, x_query) -> np.ndarray:
     """E of shape (B, d+1, M+1): columns are tokens (x_i; y_i), the last (x_q; 0)."""
@@ -65,7 +67,6 @@ def loss_and_grads(params, E, y_query) -> tuple[float, dict]:
 
 def paper_init(d: int, sigma: float, theta=None, dtype=np.float64) -> dict:
     """W^{PV}(0) = σ e eᵀ, W^{KQ}(0) = σ [[ΘΘᵀ, 0], [0, 0]] (spec §2), Θ default d^{-1/4} I."""
-    from theory.linear_attention import default_theta
     th = default_theta(d) if theta is None else np.asarray(theta, float)
     W_PV = np.zeros((d + 1, d + 1), dtype=dtype)
     W_PV[d, d] = sigma

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.linear_attention import RandomDiagonalCovariance, gamma, global_minimizer
+from theory.linear_attention import RandomDiagonalCovariance, gamma, global_minimizer, integrate_flow
 
+from . import lsa
 from .prompts import PromptDistribution
+from .train import train
 
 
 def anisotropic_cov(d: int, kappa: float) -> np.ndarray:
@@ -77,11 +79,6 @@ def train_to_minimum(cov, N: int, *, sigma_factor: float, lr_factor: float, batc
     -------
     (TrainResult, FlowResult, info dict with sigma, lr, steps, t_train)
     """
-    from theory.linear_attention import integrate_flow
-
-    from . import lsa
-    from .train import train
-
     d = law.d if law is not None else np.asarray(cov).shape[0]
     ref_cov = np.diag(law.m1) if law is not None else cov
     sigma = paper_sigma(ref_cov, N, sigma_factor)
@@ -97,8 +94,6 @@ def train_to_minimum(cov, N: int, *, sigma_factor: float, lr_factor: float, batc
 
 def path_disagreement(cov, N: int, sigma: float, t_end: float, n: int = 60) -> float:
     """max over a common time grid of ‖V_eigen(t) − V_dense(t)‖_F / ‖V_dense(t)‖_F (both paths, no early stop)."""
-    from theory.linear_attention import integrate_flow
-
     grid = np.linspace(0.0, t_end, n)
     e = integrate_flow(cov, N, sigma, t_max=t_end, gap_tol=None, t_eval=grid)
     f = integrate_flow(cov, N, sigma, t_max=t_end, gap_tol=None, t_eval=grid, path="dense")
