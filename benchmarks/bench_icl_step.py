@@ -21,18 +21,17 @@ from simulations.classification.network import init_params, loss_and_grads
 
 def step_flops(B: int, T: int, W: int, H: int, L: int) -> int:
     """Matrix-product FLOPs of forward + backward (see the docstring of network.py for the algebra)."""
-    fwd = (2 * W**3 + 2 * B * T * W * 2 * W  # M₁ = Q₁ᵀK₁ and the fused projection u [M₁ | V₁ᵀ]
+    fwd = (2 * W**3 + 2 * B * T * W * W  # M₁ = Q₁ᵀK₁ and the projection u M₁
            + 2 * B * T * T * W  # layer-1 scores
-           + 2 * B * T * W  # target's layer-1 output
-           + 2 * 2 * B * W * W + 2 * 2 * B * T * W + 2 * B * T * T  # q2, kt, scores (u·kt, p1 (v1·kt))
-           + 2 * B * T * T + 2 * 2 * B * T * W + 2 * B * W * W  # w2, c, V₂ c
+           + 2 * B * T * W + 2 * B * W * W  # target's layer-1 output: Σ_j p1_Tj u_j, then V₁
+           + 3 * 2 * B * W * W + 2 * 2 * B * T * W + 2 * B * T * T  # q2, kt, V₁ᵀkt; scores u·kt, u·V₁ᵀkt, p1 (·)
+           + 2 * B * T * T + 2 * 2 * B * T * W + 2 * 2 * B * W * W  # w2, Σ p2 u, Σ w2 u, V₁ (·), V₂ c
            + 2 * B * (W * H + 2 * H * H + H * L))  # MLP + read-out
     bwd = (2 * B * (2 * H * L + 2 * (W * H + 2 * H * H))  # read-out and MLP: weight and input gradients
-           + 2 * 2 * B * W * W  # dV₂, dc
-           + 3 * 2 * B * T * W + 2 * 2 * B * T * T  # dcv, ktv, dp2, ds2 p1
-           + 2 * 2 * B * T * W + 4 * 2 * B * W * W  # dkt, dK₂, dq2, dQ₂, r
-           + 3 * (2 * B * T * W + 2 * B * W * W)  # dV₁
-           + 2 * B * T * W  # v1 · r
+           + 3 * 2 * B * W * W + 2 * 2 * B * T * W + 2 * 2 * B * T * T  # dV₂, dc, V₁ᵀdc; dcv, u·dc; dp2, ds2 p1
+           + 2 * 2 * B * T * W + 5 * 2 * B * W * W  # Σ ds2 u, Σ (ds2 p1) u; V₁ (·), dK₂, dq2, dQ₂, r
+           + 3 * 2 * B * W * W  # dV₁
+           + 2 * B * W * W + 2 * B * T * W  # u · V₁ᵀr
            + 2 * B * T * T * W + 2 * B * T * W * W + 2 * 2 * W**3)  # ds1 u, dM₁, dQ₁, dK₁
     return int(fwd + bwd)
 

@@ -11,7 +11,9 @@ Same function, less work (docs/classification.md):
   follow from dM₁ by dQ₁ = K₁ dM₁ᵀ and dK₁ = Q₁ dM₁;
 * layer 2 sees the layer-1 output u1 = u + p1 v1 only through per-sequence vectors (u1·k̃, Σ p2_j u1_j), so
   u1 is never formed, and its gradient du1_j = p2_j dc + ds2_j k̃ + [j = T] r has rank 3 per sequence,
-  which gives dV₁ and dp1 from (B, T) arrays and three (W × B)(B × W) products.
+  which gives dV₁ and dp1 from (B, T) arrays and three (W × B)(B × W) products;
+* nor are the values v1_j = V₁ u_j: each use is a dot product v1_j · y = u_j · (V₁ᵀ y) or a weighted sum
+  Σ_j w_j v1_j = V₁ (Σ_j w_j u_j), so V₁ acts on (B, W) arrays, never on the (B·T, W) token matrix.
 """
 from __future__ import annotations
 
@@ -87,23 +89,23 @@ def _bvm(w, X):
 def _forward(params, tokens):
     u = tokens
     B, T, W = u.shape
-    uf = u.reshape(B * T, W)
-    R = np.concatenate([params["attn1.Q"].T @ params["attn1.K"], params["attn1.V"].T], axis=1)  # [M₁ | V₁ᵀ]
-    proj = uf @ R  # one matmul for both layer-1 projections
-    a1 = proj[:, :W].reshape(B, T, W)  # rows u_iᵀ M₁
-    v1 = proj[:, W:].reshape(B, T, W)
+    V1 = params["attn1.V"]
+    a1 = (u.reshape(B * T, W) @ (params["attn1.Q"].T @ params["attn1.K"])).reshape(B, T, W)  # rows u_iᵀ M₁
     s1 = a1 @ u.transpose(0, 2, 1)  # s1[b, i, j] = u_iᵀ Q₁ᵀK₁ u_j = (K u_j)·(Q u_i)
     s1[:, np.triu(np.ones((T, T), dtype=bool), 1)] = -np.inf
     p1 = softmax(s1)
-    uT = u[:, -1] + _bvm(p1[:, -1], v1)  # layer-1 output at the target
+    uLT = _bvm(p1[:, -1], u)  # Σ_j p1_Tj u_j; the target's layer-1 output is u_T + V₁ uLT
+    uT = u[:, -1] + uLT @ V1.T
     q2 = uT @ params["attn2.Q"].T
     kt = q2 @ params["attn2.K"]  # K₂ᵀ q: score_j = (K₂ u1_j)·q = u1_j · kt
-    s2 = _bmv(u, kt) + _bmv(p1, _bmv(v1, kt))
+    ktv = _bmv(u, kt @ V1)  # v1_j · kt = u_j · V₁ᵀkt
+    s2 = _bmv(u, kt) + _bmv(p1, ktv)
     p2 = softmax(s2)
     w2 = _bvm(p2, p1)  # Σ_j p2_j p1_jk
-    c = _bvm(p2, u) + _bvm(w2, v1)  # Σ_j p2_j u1_j
+    uw2 = _bvm(w2, u)
+    c = _bvm(p2, u) + uw2 @ V1.T  # Σ_j p2_j u1_j
     logits, acts = classifier_forward(params, uT + c @ params["attn2.V"].T)
-    cache = (u, uf, v1, uT, q2, kt, w2, c, acts)
+    cache = (u, uT, uLT, q2, kt, ktv, uw2, c, acts)
     return logits, p1, p2, cache
 
 
@@ -133,26 +135,29 @@ def loss_and_grads(params, tokens, labels):
     (loss, grads) with grads a dict keyed like ``params``.
     """
     logits, p1, p2, cache = _forward(params, tokens)
-    u, uf, v1, uT, q2, kt, w2, c, acts = cache
+    u, uT, uLT, q2, kt, ktv, uw2, c, acts = cache
+    V1 = params["attn1.V"]
     loss, gr, dh = classifier_backward(params, logits, labels, acts)
     # layer 2 (target row): h0 = uT + V₂ c, c = Σ_j p2_j u1_j, s2_j = u1_j · kt, kt = K₂ᵀ Q₂ uT
     gr["attn2.V"] = dh.T @ c
     dc = dh @ params["attn2.V"]
-    dcv, ktv = _bmv(v1, dc), _bmv(v1, kt)
+    dcv = _bmv(u, dc @ V1)  # v1_j · dc
     dp2 = _bmv(u, dc) + _bmv(p1, dcv)  # u1_j · dc
     ds2 = p2 * (dp2 - (p2 * dp2).sum(axis=1, keepdims=True))
     ds2p1 = _bvm(ds2, p1)
-    dkt = _bvm(ds2, u) + _bvm(ds2p1, v1)  # Σ_j ds2_j u1_j
+    uds2p1 = _bvm(ds2p1, u)
+    dkt = _bvm(ds2, u) + uds2p1 @ V1.T  # Σ_j ds2_j u1_j
     gr["attn2.K"] = q2.T @ dkt
     dq2 = dkt @ params["attn2.K"].T
     gr["attn2.Q"] = dq2.T @ uT
     r = dh + dq2 @ params["attn2.Q"]  # into u1_T: residual and query
     # layer 1: du1_j = p2_j dc + ds2_j kt + [j = T] r ; u1 = u + p1 v1 ; v1 = u V₁ᵀ
-    gr["attn1.V"] = dc.T @ _bvm(w2, u) + kt.T @ _bvm(ds2p1, u) + r.T @ _bvm(p1[:, -1], u)
+    gr["attn1.V"] = dc.T @ uw2 + kt.T @ uds2p1 + r.T @ uLT
     dp1 = p2[:, :, None] * dcv[:, None, :] + ds2[:, :, None] * ktv[:, None, :]
-    dp1[:, -1, :] += _bmv(v1, r)
+    dp1[:, -1, :] += _bmv(u, r @ V1)
     ds1 = p1 * (dp1 - (p1 * dp1).sum(axis=2, keepdims=True))
-    dM = uf.T @ (ds1 @ u).reshape(uf.shape)  # s1 = u M₁ uᵀ: dM₁ = Σ_b uᵀ ds1 u
+    B, T, W = u.shape
+    dM = u.reshape(B * T, W).T @ (ds1 @ u).reshape(B * T, W)  # s1 = u M₁ uᵀ: dM₁ = Σ_b uᵀ ds1 u
     gr["attn1.Q"] = params["attn1.K"] @ dM.T
     gr["attn1.K"] = params["attn1.Q"] @ dM
     return loss, {k: gr[k].astype(params[k].dtype, copy=False) for k in params}
