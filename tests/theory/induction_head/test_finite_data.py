@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from theory.induction_head import (SampledContexts, finite_data_loss, integrate_finite_nested_logits,
+                                   integrate_nested_logits, model, nested_logit_loss)
+
+
+def _random_contexts(rng, S=50, N=4, L=9, D=20, eps=0.3, B=2):
+    """Gaussian items as in spec §1: B copies of the target's class among N/B classes with distinct labels."""
+    m = N // B
+    mu = rng.normal(size=(S, m, D)) / np.sqrt(D)
+    slots = np.array([rng.permutation(np.repeat(np.arange(m), B)) for _ in range(S)])
+    item = lambda means: (means + eps * rng.normal(size=means.shape) / np.sqrt(D)) / np.sqrt(1 + eps**2)  # noqa: E731
+    x = item(np.take_along_axis(mu, slots[:, :, None], axis=1))
+    xq = item(mu[:, 0])
+    labels = np.array([rng.choice(L, m, replace=False) for _ in range(S)])
+    return SampledContexts(np.einsum("snd,sd->sn", x, xq), np.take_along_axis(labels, slots, axis=1),
+                           labels[:, 0], L)
+
+
+@pytest.mark.parametrize("theta", [(0.0, 0.0, 0.0), (0.4, -1.3, 2.5), (-2.0, 6.0, 9.0)])
+def test_idealised_context_is_the_nested_logit_model(theta):
+    N, L = 5, 13
+    ctx = SampledContexts.idealised(N, L)
+    loss, p_right, g = finite_data_loss(theta, ctx, grad=True)
+    assert loss == pytest.approx(float(nested_logit_loss(*theta, N, L)), rel=1e-12, abs=1e-14)
+    assert p_right == pytest.approx(float(np.exp(-loss)), rel=1e-12)
+    np.testing.assert_allclose(g, np.array(model(3)["f_grad"](*theta, N, L), float), rtol=1e-10, atol=1e-14)
+
+
+def test_gradient_matches_finite_differences_on_sampled_contexts():
+    ctx = _random_contexts(np.random.default_rng(0))
+    theta = np.array([0.3, 2.0, 1.5])
+    _, _, g = finite_data_loss(theta, ctx, grad=True)
+    h = 1e-6
+    for k in range(3):
+        e = np.zeros(3)
+        e[k] = h
+        num = (finite_data_loss(theta + e, ctx)[0] - finite_data_loss(theta - e, ctx)[0]) / (2 * h)
+        assert num == pytest.approx(g[k], rel=1e-6, abs=1e-10)
+
+
+def test_flow_on_idealised_context_matches_the_sympy_flow():
+    N, L = 4, 16
+    ref = integrate_nested_logits(N, L, 0.0, 1e4)
+    got = integrate_finite_nested_logits(SampledContexts.idealised(N, L), 0.0, 1e4)
+    assert got.t_transition == pytest.approx(ref.t_transition, rel=1e-4)
+
+
+def test_plateau_is_near_B_over_N_and_more_noise_delays_the_transition():
+    rng = np.random.default_rng(1)
+    # with α = 0 every context token gets 1/N of the attention, so the right label carries B/N = 1/2 and so
+    # does the other context label: for large ξ the right-label probability is 1/2 (the plateau at B/N)
+    ctx = _random_contexts(rng, S=400, N=4, L=16, D=64, eps=0.1, B=2)
+    _, p_plateau = finite_data_loss((0.0, 0.0, 60.0), ctx)
+    assert p_plateau == pytest.approx(0.5, abs=1e-6)  # two of the four context labels are right: ties
+    clean = integrate_finite_nested_logits(_random_contexts(np.random.default_rng(2), S=400, B=1, eps=0.0, D=64), 0.0, 1e4)
+    noisy = integrate_finite_nested_logits(_random_contexts(np.random.default_rng(2), S=400, B=1, eps=1.0, D=64), 0.0, 1e4)
+    assert clean.t_transition is not None and noisy.t_transition is not None
+    assert noisy.t_transition > 1.2 * clean.t_transition
+
+
+def test_bad_input_names_the_field():
+    with pytest.raises(ValueError, match="context_labels"):
+        SampledContexts(np.zeros((2, 3)), np.zeros((2, 4), int), np.zeros(2, int), 5)
+    with pytest.raises(ValueError, match="target"):
+        SampledContexts(np.zeros((2, 3)), np.zeros((2, 3), int), np.array([0, 7]), 5)
+    with pytest.raises(ValueError, match="init"):
+        integrate_finite_nested_logits(SampledContexts.idealised(3, 5), (0, 0), 10.0)
