@@ -67,6 +67,7 @@ class CurvesConfig:
     checkpoint_every: int = 100000
     checkpoint_dir: str = ""
     dtype: str = "float32"
+    stop_at_ic: float = 0.0
     seeds: tuple[int, ...] = (0, 1, 2)
     model: str = "network"
 

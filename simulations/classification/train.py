@@ -5,6 +5,7 @@ step k is a function of (seed, k), so a resumed run continues with exactly the b
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ HISTORY_KEYS = ("step", "loss", "acc_ic", "acc_ic2", "acc_iw", "acc_train", "ILA
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimiser and bookkeeping. ``dtype`` is "float32" (default: faster, same curves) or "float64"."""
+    """Optimiser and bookkeeping. ``dtype`` is "float32" (default: faster, same curves) or "float64".
+    ``stop_at_ic`` > 0 ends training at the first evaluation whose IC accuracy reaches it (for sweeps that
+    only need the transition step)."""
 
     steps: int = 20000
     batch: int = 128
@@ -37,6 +40,7 @@ class TrainConfig:
     checkpoint_every: int = 2000
     seed: int = 0
     dtype: str = "float32"
+    stop_at_ic: float = 0.0
 
     def __post_init__(self):
         require(self.steps >= 1, "steps", "be >= 1")
@@ -47,6 +51,7 @@ class TrainConfig:
         require(self.eval_size >= 10, "eval_size", "be >= 10")
         require(self.checkpoint_every >= 1, "checkpoint_every", "be >= 1")
         require(self.dtype in ("float32", "float64"), "dtype", "be 'float32' or 'float64'")
+        require(0 <= self.stop_at_ic <= 1, "stop_at_ic", "lie in [0, 1] (0: never stop early)")
 
 
 def evaluate(params, test_sets: dict, model=network) -> dict[str, float]:
@@ -95,8 +100,10 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
     """
     dtype = np.dtype(cfg.dtype)
     task = Task(data_cfg)
-    test_sets = {name: task.sample(stream_rng(cfg.seed, f"test-{name}"), cfg.eval_size, name, dtype=dtype)
-                 for name in EVAL_SETS if not (name in ("ic", "ic2") and data_cfg.B == 0)}
+    # B = 0 training data has no bursty sequences; its IC and IC2 test sets use B = 1 (target once in context)
+    test_task = task if data_cfg.B > 0 else Task(dataclasses.replace(data_cfg, B=1))
+    test_sets = {name: (test_task if name in ("ic", "ic2") else task).sample(
+        stream_rng(cfg.seed, f"test-{name}"), cfg.eval_size, name, dtype=dtype) for name in EVAL_SETS}
     history = {k: [] for k in HISTORY_KEYS}
     maps = {"attn1": [], "attn2": []}
     start = 0
@@ -127,6 +134,8 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
                      desc="ICL SGD", leave=False):
         if step % cfg.eval_every == 0 and not (history["step"] and history["step"][-1] == step):
             record(step)
+            if cfg.stop_at_ic and history["acc_ic"][-1] >= cfg.stop_at_ic:
+                break
         batch = task.sample(batch_rng(cfg.seed, step), cfg.batch, "train", dtype=dtype)
         loss, grads = model.loss_and_grads(params, batch.tokens, batch.labels)
         if not np.isfinite(loss):
@@ -140,8 +149,8 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
         running.append(loss)
         if checkpoint is not None and (step + 1) % cfg.checkpoint_every == 0:
             _save_checkpoint(Path(checkpoint), step + 1, params, history, maps)
-    record(cfg.steps)
+    else:
+        record(cfg.steps)
     out_maps = {k: np.asarray(v) for k, v in maps.items()}
-    if "ic" in test_sets:
-        out_maps["context_match"] = test_sets["ic"].context_match[:N_EXAMPLES]
+    out_maps["context_match"] = test_sets["ic"].context_match[:N_EXAMPLES]
     return params, {k: np.asarray(v, dtype=float) for k, v in history.items()}, out_maps

@@ -40,3 +40,20 @@ def test_experiment_checkpoints_resume_under_the_same_config_only(tmp_path):
     assert _checkpoint(a, "x") == _checkpoint(CurvesConfig(checkpoint_dir=str(tmp_path), checkpoint_every=7), "x")
     assert _checkpoint(a, "x") != _checkpoint(b, "x")
     assert _checkpoint(CurvesConfig(), "x") is None
+
+
+def test_stop_at_ic_ends_at_the_first_evaluation_reaching_it():
+    kw = dict(steps=30, batch=8, eval_every=5, eval_size=100)
+    _, h_full, _ = train(SMALL, TrainConfig(**kw))
+    level = float(h_full["acc_ic"].max())  # > 0: at least chance among 8 labels on 100 sequences
+    first = int(np.nonzero(h_full["acc_ic"] >= level)[0][0])
+    _, h, _ = train(SMALL, TrainConfig(**kw, stop_at_ic=level))
+    assert list(h["step"]) == list(h_full["step"][:first + 1])
+    np.testing.assert_array_equal(h["acc_ic"], h_full["acc_ic"][:first + 1])
+
+
+def test_b0_training_is_evaluated_on_bursty_ic_sequences():
+    import dataclasses
+    _, h, maps = train(dataclasses.replace(SMALL, B=0, p_C=0.0), TrainConfig(steps=4, batch=8, eval_every=2, eval_size=40))
+    assert np.all(np.isfinite(h["acc_ic"])) and np.all(np.isfinite(h["acc_ic2"]))
+    assert maps["context_match"].sum(axis=1).tolist() == [1] * 8  # B = 1 test contexts: the target once
