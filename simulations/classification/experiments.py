@@ -37,16 +37,10 @@ def _checkpoint(cfg, name: str):
 
 
 @dataclass(frozen=True)
-class CurvesConfig:
-    """Training curves over ``seeds`` (data fields as :class:`DataConfig`, optimiser as :class:`TrainConfig`).
-
-    Quick-profile defaults (docs/classification.md, "The quick setting"): N = 4, L = 8, K = 128, width 64,
-    B = 1, half the sequences novel (p_C = 0.5), lr = 0.05: the slow phase and the jump in ≈ 25 s a seed.
-    With ``checkpoint_dir`` set, every seed checkpoints there and the same command resumes it.
-    ``model = "minimal"`` trains the minimal induction-head model (:mod:`.minimal`) instead; its
-    progress-measure orderings are then reported, not checked (its ILA1 = σ(β₁) is not identifiable once
-    α is large: only α σ(β₁) enters the layer-2 logit).
-    """
+class RunFields:
+    """The data fields of :class:`DataConfig` and the optimiser fields of :class:`TrainConfig`, flat, so
+    that ``--set`` reaches every one. Defaults: the quick setting (docs/classification.md, "The quick
+    setting"): N = 4, L = 8, K = 128, width 64, B = 1, half the sequences novel (p_C = 0.5), lr = 0.05."""
 
     K: int = 128
     L: int = 8
@@ -68,24 +62,48 @@ class CurvesConfig:
     checkpoint_dir: str = ""
     dtype: str = "float32"
     stop_at_ic: float = 0.0
+
+    def __post_init__(self):
+        self.data()  # validates the data fields with their own messages
+        self.optimiser(0)
+
+    def data(self, **overrides) -> DataConfig:
+        kw = {k: getattr(self, k) for k in _DATA if hasattr(self, k)}
+        kw.update(overrides)
+        return DataConfig(**kw)
+
+    def optimiser(self, seed: int, **overrides) -> TrainConfig:
+        kw = {k: getattr(self, k) for k in _TRAIN}
+        kw.update(overrides)
+        return TrainConfig(seed=seed, **kw)
+
+
+def model_for(name: str, P: int):
+    """The model trained: the module :mod:`.network` or a :class:`.minimal.MinimalInductionHead`."""
+    require(name in ("network", "minimal"), "model", "be 'network' or 'minimal'")
+    return network if name == "network" else MinimalInductionHead(P)
+
+
+@dataclass(frozen=True)
+class CurvesConfig(RunFields):
+    """Training curves over ``seeds``: the slow phase and the jump in ≈ 25 s a seed at the defaults.
+
+    With ``checkpoint_dir`` set, every seed checkpoints there and the same command resumes it.
+    ``model = "minimal"`` trains the minimal induction-head model (:mod:`.minimal`) instead; its
+    progress-measure orderings are then reported, not checked (its ILA1 = σ(β₁) is not identifiable once
+    α is large: only α σ(β₁) enters the layer-2 logit).
+    """
+
     seeds: tuple[int, ...] = (0, 1, 2)
     model: str = "network"
 
     def __post_init__(self):
         require(len(self.seeds) > 0, "seeds", "be a non-empty list")
-        require(self.model in ("network", "minimal"), "model", "be 'network' or 'minimal'")
-        self.data()  # validates the data fields with their own messages
-        self.optimiser(0)
-
-    def data(self) -> DataConfig:
-        return DataConfig(**{k: getattr(self, k) for k in _DATA if hasattr(self, k)})
-
-    def optimiser(self, seed: int) -> TrainConfig:
-        return TrainConfig(seed=seed, **{k: getattr(self, k) for k in _TRAIN})
+        model_for(self.model, self.P)
+        super().__post_init__()
 
     def network(self):
-        """The model trained: the module :mod:`.network` or a :class:`.minimal.MinimalInductionHead`."""
-        return network if self.model == "network" else MinimalInductionHead(self.P)
+        return model_for(self.model, self.P)
 
 
 def crossing(steps, values, level):
@@ -214,68 +232,6 @@ register(Experiment("icl-training-curves",
                     run_curves, plot_curves))
 
 
-@dataclass(frozen=True)
-class LabelCountConfig(CurvesConfig):
-    """L = N against L = ``L_multiple`` × N for each N in ``Ns`` (other fields as :class:`CurvesConfig`).
-    A seed "learns ICL" when its final IC accuracy reaches (B/N + 1)/2, the transition level."""
-
-    Ns: tuple[int, ...] = (2, 4)
-    L_multiple: int = 4
-    steps: int = 4000
-    seeds: tuple[int, ...] = (0, 1)
-
-    def __post_init__(self):
-        require(len(self.Ns) > 0 and min(self.Ns) >= 2, "Ns", "be a non-empty list of integers >= 2")
-        require(self.L_multiple >= 2, "L_multiple", "be >= 2")
-        for N in self.Ns:
-            for L in (N, self.L_multiple * N):
-                self.arm(N, L)  # validates every data configuration up front
-        self.optimiser(0)
-
-    def arm(self, N: int, L: int) -> DataConfig:
-        kw = {k: getattr(self, k) for k in _DATA if hasattr(self, k)}
-        kw.update(N=N, L=L, P=max(self.P, 2 * N + 1))
-        return DataConfig(**kw)
-
-
-def run_label_count(cfg: LabelCountConfig, progress: bool = False) -> Outcome:
-    rows, arrays = [], {}
-    for N in cfg.Ns:
-        for L in (N, cfg.L_multiple * N):
-            data = cfg.arm(N, L)
-            level = (cfg.B / N + 1) / 2
-            learned, finals = [], []
-            for seed in cfg.seeds:
-                _, h, _ = train(data, cfg.optimiser(seed), progress=progress,
-                                checkpoint=_checkpoint(cfg, f"labels-N{N}-L{L}-seed{seed}"))
-                finals.append(float(h["acc_ic"][-1]))
-                learned.append(finals[-1] >= level)
-                arrays[f"N{N}_L{L}_seed{seed}/step"] = h["step"]
-                arrays[f"N{N}_L{L}_seed{seed}/acc_ic"] = h["acc_ic"]
-            rows.append({"N": N, "L": L, "fraction_learning_icl": float(np.mean(learned)),
-                         "final_acc_ic": finals, "level": level})
-    return Outcome({"arms": rows, "seeds": list(cfg.seeds), "checks": []}, arrays)
-
-
-def plot_label_count(run, fig_dir):
-    arms = run.metrics["arms"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    Ns = sorted({r["N"] for r in arms})
-    for k, eq in enumerate((True, False)):
-        sel = [r for r in arms if (r["L"] == r["N"]) == eq]
-        axes[0].bar(np.arange(len(sel)) + 0.4 * k, [r["fraction_learning_icl"] for r in sel], 0.4,
-                    label="L = N" if eq else "L > N")
-    axes[0].set_xticks(np.arange(len(Ns)) + 0.2, [f"N = {n}" for n in Ns])
-    axes[0].set_ylabel(f"fraction of {len(run.metrics['seeds'])} seeds learning ICL"); axes[0].legend(fontsize=8)
-    for i, r in enumerate(arms):
-        for s in run.metrics["seeds"]:
-            key = f"N{r['N']}_L{r['L']}_seed{s}"
-            axes[1].plot(run.arrays[f"{key}/step"], run.arrays[f"{key}/acc_ic"], color=f"C{i}",
-                         ls="-" if r["L"] == r["N"] else "--", label=f"N={r['N']}, L={r['L']}" if s == run.metrics["seeds"][0] else None)
-    axes[1].set_xlabel("step"); axes[1].set_ylabel("IC accuracy"); axes[1].legend(fontsize=7)
-    return [save(fig, fig_dir / "label_count.png")]
-
-
 register(Experiment("ih-minimal-model",
                     "Minimal induction-head model (scalar β₁, α, β₂ + classifier) on the quick setting's data",
                     CurvesConfig, {"quick": {"model": "minimal"},
@@ -283,10 +239,3 @@ register(Experiment("ih-minimal-model",
                                              "B": 2, "p_C": 0.0, "lr": 0.01, "steps": 150000, "eval_every": 1000,
                                              "eval_size": 10000}},
                     run_curves, plot_curves))
-register(Experiment("icl-label-count", "Classification: L = N against L > N, fraction of seeds that learn ICL",
-                    LabelCountConfig,
-                    {"quick": {}, "paper": {"Ns": (2, 4, 8), "K": 512, "D": 63, "P": 65, "p_C": 0.0, "lr": 0.01,
-                                            "steps": 150000, "eval_every": 1000, "eval_size": 10000,
-                                            "seeds": tuple(range(10)), "L_multiple": 4, "checkpoint_every": 5000,
-                                            "checkpoint_dir": "results/checkpoints/icl-label-count-paper"}},
-                    run_label_count, plot_label_count))

@@ -107,7 +107,7 @@ def finite_data_loss(theta, ctx: SampledContexts, *, grad: bool = False):
 
 
 def integrate_finite_nested_logits(ctx: SampledContexts, init, t_max: float = 1e4, *, loss_tol: float | None = None,
-                                   rtol: float = 1e-6, atol: float = 1e-9) -> NestedLogitTrajectory:
+                                   level: float = 0.5, rtol: float = 1e-6, atol: float = 1e-9) -> NestedLogitTrajectory:
     """Gradient flow dθ/dt = −∇ℒ(θ) of the context-averaged model (LSODA, finite-difference Jacobian).
 
     Parameters
@@ -120,11 +120,15 @@ def integrate_finite_nested_logits(ctx: SampledContexts, init, t_max: float = 1e
     loss_tol : float or None
         Terminal event at ℒ = loss_tol. Finite-data losses have a floor above 0 (overlaps between
         different classes), so the default is None: run to ``t_max``.
+    level : float
+        ``t_transition`` is the first time the mean right-label probability reaches ``level`` (default ½).
 
     Returns
     -------
-    NestedLogitTrajectory with ``t_transition`` the first time the mean right-label probability reaches ½.
+    NestedLogitTrajectory
     """
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
     if not np.isfinite(t_max) or t_max <= 0:
         raise ValueError(f"t_max must be a finite number > 0, got {t_max!r}")
     y0 = np.full(3, float(init)) if np.ndim(init) == 0 else np.asarray(init, float)
@@ -135,7 +139,7 @@ def integrate_finite_nested_logits(ctx: SampledContexts, init, t_max: float = 1e
         return -finite_data_loss(th, ctx, grad=True)[2]
 
     def half(t, th):
-        return finite_data_loss(th, ctx)[1] - 0.5
+        return finite_data_loss(th, ctx)[1] - level
     half.direction = 1
     events = [half]
     if loss_tol is not None:

@@ -109,7 +109,7 @@ class NestedLogitTrajectory:
 
 
 def integrate_nested_logits(N, L, init, t_max: float = 1e4, *, depth: int = 3, loss_tol: float = 1e-2,
-                            rtol: float = 1e-8, atol: float = 1e-10, method: str = "LSODA",
+                            level: float = 0.5, rtol: float = 1e-8, atol: float = 1e-10, method: str = "LSODA",
                             t_eval=None) -> NestedLogitTrajectory:
     r"""Integrate dθ/dt = −∇ℒ(θ) from ``init`` (spec §6), LSODA with the sympy Hessian as Jacobian.
 
@@ -125,12 +125,16 @@ def integrate_nested_logits(N, L, init, t_max: float = 1e4, *, depth: int = 3, l
         Nesting depth.
     loss_tol : float
         Terminal event: stop when ℒ ≤ loss_tol (right-label probability ≥ e^{−loss_tol} ≈ 0.99 by default).
+    level : float
+        ``t_transition`` is the first time the right-label probability reaches ``level`` (default ½).
 
     Returns
     -------
     NestedLogitTrajectory
     """
     _check(N, L, depth)
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
     if not np.isfinite(t_max) or t_max <= 0:
         raise ValueError(f"t_max must be a finite number > 0, got {t_max!r}")
     m = model(depth)
@@ -148,7 +152,7 @@ def integrate_nested_logits(N, L, init, t_max: float = 1e4, *, depth: int = 3, l
         return -np.array(fh(*y.tolist(), N, L))
 
     def half(t, y):
-        return fp(*y.tolist(), N, L) - 0.5
+        return fp(*y.tolist(), N, L) - level
     half.direction = 1
 
     def done(t, y):

@@ -1,0 +1,216 @@
+"""Transition time against N and L: nested-logit theory vs the minimal model vs the network (spec §4–§6).
+
+Every arm (N, L = m N for m in ``L_multiples``) is trained for each model and seed; a run stops at the first
+evaluation whose IC accuracy reaches the transition level (B/N + 1)/2, and its step is the run's transition
+step (None if it never does: the run did not learn ICL). The theory gives, for the same arms, the
+gradient-flow time at which the right-label probability crosses ½: idealised (spec §6) and averaged over
+contexts sampled from the arm's own training distribution (:mod:`theory.induction_head.finite_data`).
+Gradient-flow time and SGD steps are different units, so orderings and ratios are compared, not values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from theory.induction_head import SampledContexts, integrate_finite_nested_logits, integrate_nested_logits
+
+from ..config import require
+from ..parallel import run_all
+from ..plotting import plt, save
+from ..registry import Experiment, Outcome, register
+from ..results import Check
+from ..seeding import stream_rng
+from .data import DataConfig, Task
+from .experiments import RunFields, _checkpoint, crossing, model_for
+from .train import train
+
+MODELS = ("network", "minimal")
+
+
+def theory_contexts(data: DataConfig, n: int, seed: int = 0) -> SampledContexts:
+    """``n`` contexts of the training distribution of ``data`` as the finite-data model sees them:
+    overlaps x_q · x_j of the target with each context item, the context labels and the target label."""
+    b = Task(data).sample(stream_rng(seed, "theory-contexts"), n, "train", dtype=np.float64)
+    c = b.tokens[:, :, data.P:]
+    g = np.einsum("snd,sd->sn", c[:, 0:2 * data.N:2], c[:, -1])
+    return SampledContexts(g, b.context_labels, b.labels, data.L)
+
+
+def transition_level(data: DataConfig) -> float:
+    """IC accuracy halfway between the plateau B/N (1/N for B = 0) and 1."""
+    return (max(data.B, 1) / data.N + 1) / 2
+
+
+@dataclass(frozen=True)
+class TransitionConfig(RunFields):
+    """Arms N ∈ ``Ns`` × L = m N (m ∈ ``L_multiples``; m = 1 is the L = N case), every model in ``models``,
+    ``seeds`` each. Other fields as :class:`RunFields` (per arm, P is raised to 2N + 1 if needed).
+
+    ``theory_contexts`` contexts are sampled per arm for the finite-data model; ``theory_init`` is the
+    flow's initial (β₁, α, ξ) (all equal); ``ratio_tol``: orderings are checked for pairs of arms whose
+    finite-data theory times differ by at least this factor (closer pairs are reported only)."""
+
+    Ns: tuple[int, ...] = (2, 4)
+    L_multiples: tuple[int, ...] = (1, 2, 4)
+    models: tuple[str, ...] = MODELS
+    seeds: tuple[int, ...] = (0, 1)
+    steps: int = 4000
+    theory_contexts: int = 1000
+    theory_init: float = 0.0
+    ratio_tol: float = 1.25
+
+    def __post_init__(self):
+        require(len(self.Ns) > 0 and min(self.Ns) >= 2, "Ns", "be a non-empty list of integers >= 2")
+        require(len(self.L_multiples) > 0 and min(self.L_multiples) >= 1, "L_multiples",
+                "be a non-empty list of integers >= 1")
+        require(len(self.models) > 0 and set(self.models) <= set(MODELS), "models",
+                f"be a non-empty list from {MODELS}")
+        require(len(self.seeds) > 0, "seeds", "be a non-empty list")
+        require(self.theory_contexts >= 10, "theory_contexts", "be >= 10")
+        require(self.ratio_tol > 1, "ratio_tol", "be > 1")
+        for N, L in self.arms():
+            self.arm(N, L)  # validates every data configuration up front
+        self.optimiser(0)
+
+    def arms(self):
+        return [(N, m * N) for N in self.Ns for m in self.L_multiples]
+
+    def arm(self, N: int, L: int) -> DataConfig:
+        return self.data(N=N, L=L, P=max(self.P, 2 * N + 1))
+
+
+def _train_one(job):
+    """One (config, N, L, model, seed) run, stopped at the transition level (module-level: runs in workers)."""
+    cfg, N, L, model, seed = job
+    data = cfg.arm(N, L)
+    level = transition_level(data)
+    _, h, _ = train(data, cfg.optimiser(seed, stop_at_ic=level), model=model_for(model, data.P),
+                    checkpoint=_checkpoint(cfg, f"transition-{model}-N{N}-L{L}-seed{seed}"))
+    return {"step": h["step"], "acc_ic": h["acc_ic"], "acc_iw": h["acc_iw"],
+            "transition_step": crossing(h["step"], h["acc_ic"], level)}
+
+
+def _theory(cfg: TransitionConfig, N: int, L: int) -> dict:
+    """Flow times to the networks' transition level: idealised (None for L = N: the origin is critical)
+    and finite-data."""
+    data = cfg.arm(N, L)
+    level = transition_level(data)
+    ideal = integrate_nested_logits(N, L, cfg.theory_init, 1e4, level=level).t_transition if L > N else None
+    ctx = theory_contexts(data, cfg.theory_contexts)
+    return {"theory_ideal": ideal,
+            "theory_finite": integrate_finite_nested_logits(ctx, cfg.theory_init, 1e4, level=level).t_transition}
+
+
+def run_transition(cfg: TransitionConfig, progress: bool = False) -> Outcome:
+    jobs = [(cfg, N, L, m, s) for N, L in cfg.arms() for m in cfg.models for s in cfg.seeds]
+    runs = dict(zip([j[1:] for j in jobs], run_all(_train_one, jobs)))
+    rows, arrays = [], {}
+    for N, L in cfg.arms():
+        row = {"N": N, "L": L, **_theory(cfg, N, L)}
+        for m in cfg.models:
+            steps = [runs[(N, L, m, s)]["transition_step"] for s in cfg.seeds]
+            learned = [t for t in steps if t is not None]
+            row[m] = {"transition_steps": steps, "fraction_learning_icl": len(learned) / len(steps),
+                      "median_step": float(np.median(learned)) if len(learned) == len(steps) else None}
+            for s in cfg.seeds:
+                for k in ("step", "acc_ic", "acc_iw"):
+                    arrays[f"{m}/N{N}_L{L}_seed{s}/{k}"] = runs[(N, L, m, s)][k]
+        rows.append(row)
+    curve_N = np.arange(2, 2 * max(cfg.Ns) + 1)
+    for mult in cfg.L_multiples:
+        if mult > 1:
+            arrays[f"theory_curve/L{mult}N"] = np.array(  # idealised, B = 1, level (1/N + 1)/2
+                [integrate_nested_logits(int(n), int(mult * n), cfg.theory_init, 1e4, level=(1 / n + 1) / 2).t_transition
+                 for n in curve_N])
+    arrays["theory_curve/N"] = curve_N
+    return Outcome({"arms": rows, "models": list(cfg.models), "seeds": list(cfg.seeds),
+                    "checks": [c.as_dict() for c in _checks(cfg, rows)]}, arrays)
+
+
+def _checks(cfg: TransitionConfig, rows: list) -> list[Check]:
+    checks = []
+    n = len(cfg.seeds)
+    for r in rows:
+        N, L = r["N"], r["L"]
+        if L == N and "network" in cfg.models:
+            f = r["network"]["fraction_learning_icl"]
+            checks.append(Check(f"network, N = L = {N}: no seed learns ICL (theory: the origin is critical)",
+                                0.0, f, f, 0.0, f"{n} seeds; the idealised flow stalls at the symmetric start"))
+        if L > N:
+            for m in cfg.models:
+                f = r[m]["fraction_learning_icl"]
+                checks.append(Check(f"{m}, N = {N}, L = {L}: every seed learns ICL within {cfg.steps} steps",
+                                    1.0, f, 1.0 - f, 0.0, "theory: the origin is not critical for L > N"))
+    timed = [r for r in rows if r["L"] > r["N"] and r["theory_finite"] is not None]
+    for m in cfg.models:
+        for a, b in combinations(timed, 2):
+            ta, tb = a["theory_finite"], b["theory_finite"]
+            if max(ta, tb) / min(ta, tb) < cfg.ratio_tol:
+                continue
+            sa, sb = a[m]["median_step"], b[m]["median_step"]
+            fast, slow = (a, b) if ta < tb else (b, a)
+            sf, ss = (sa, sb) if ta < tb else (sb, sa)
+            ok = sf is not None and ss is not None and sf < ss
+            checks.append(Check(
+                f"{m}: (N={fast['N']}, L={fast['L']}) learns before (N={slow['N']}, L={slow['L']}) as in theory",
+                max(ta, tb) / min(ta, tb), np.nan if not ok else ss / sf, 0.0 if ok else 1.0, 0.0,
+                f"median transition steps over {n} seeds; pairs whose theory times differ by ≥ {cfg.ratio_tol}×"))
+    return checks
+
+
+def plot_transition(run, fig_dir):
+    m, a = run.metrics, run.arrays
+    rows, models = m["arms"], m["models"]
+    timed = [r for r in rows if r["L"] > r["N"]]
+    ref = min(timed, key=lambda r: (r["N"], -r["L"]))  # smallest N, largest L: the fastest arm in theory
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    ax = axes[0]
+    Ncurve = a["theory_curve/N"]
+    mults = sorted({r["L"] // r["N"] for r in timed})
+    for i, mult in enumerate(mults):
+        key = f"theory_curve/L{mult}N"
+        ax.plot(Ncurve, a[key] / ref["theory_ideal"], color=f"C{i}", label=f"theory, L = {mult}N")
+        sel = [r for r in timed if r["L"] == mult * r["N"]]
+        xs = np.array([r["N"] for r in sel], float)
+        ax.plot(xs, [r["theory_finite"] / ref["theory_finite"] for r in sel], "s", mfc="none", color=f"C{i}",
+                label="finite-data theory" if i == 0 else None)
+        for mk, model, dx in (("o", "network", -0.06), ("^", "minimal", 0.06)):
+            if model not in models:
+                continue
+            for s_i, s in enumerate(m["seeds"]):
+                ys = [r[model]["transition_steps"][s_i] for r in sel]
+                ys = [np.nan if y is None else y / ref[model]["median_step"] for y in ys]
+                ax.plot(xs + dx, ys, mk, color=f"C{i}", alpha=0.7,
+                        label=f"{model} (seeds)" if i == 0 and s_i == 0 else None)
+    ax.set_xlabel("N"); ax.set_ylabel(f"transition time / that of (N={ref['N']}, L={ref['L']})")
+    ax.set_title("Transition time against N and L (relative)", fontsize=9); ax.legend(fontsize=7)
+    ax = axes[1]
+    eq = [r for r in rows if r["L"] == r["N"]]
+    for k, model in enumerate(models):
+        fr = [r[model]["fraction_learning_icl"] for r in eq]
+        ax.bar(np.arange(len(eq)) + 0.4 * k, fr, 0.4, label=model, color=f"C{k}")
+        for i, f in enumerate(fr):
+            ax.text(i + 0.4 * k, f + 0.02, f"{f:.2g}", ha="center", fontsize=8)
+    ax.set_xticks(np.arange(len(eq)) + 0.2, [f"N = L = {r['N']}" for r in eq])
+    ax.set_ylim(0, 1.05); ax.set_ylabel(f"fraction of {len(m['seeds'])} seeds learning ICL")
+    ax.set_title("L = N: theory stalls at the symmetric start (0)", fontsize=9); ax.legend(fontsize=7)
+    ax = axes[2]
+    for k, model in enumerate(models):
+        pts = [(r["theory_finite"], t) for r in timed for t in r[model]["transition_steps"] if t is not None]
+        if pts:
+            ax.plot(*np.array(pts).T, "o" if model == "network" else "^", color=f"C{k}", label=model)
+    ax.set_xlabel("finite-data theory: flow time to P(right) = ½"); ax.set_ylabel("measured transition step")
+    ax.set_title("Measured against predicted, every seed", fontsize=9); ax.legend(fontsize=7)
+    return [save(fig, fig_dir / "transition_times.png")]
+
+
+register(Experiment("ih-transition-times",
+                    "Transition time vs N and L: nested-logit theory vs minimal model vs network; L = N escapes",
+                    TransitionConfig,
+                    {"quick": {}, "paper": {"Ns": (2, 4, 8), "K": 512, "D": 63, "P": 65, "p_C": 0.0, "lr": 0.01,
+                                            "steps": 150000, "eval_every": 1000, "eval_size": 10000,
+                                            "seeds": tuple(range(5)), "checkpoint_every": 5000,
+                                            "checkpoint_dir": "results/checkpoints/ih-transition-times-paper"}},
+                    run_transition, plot_transition))
