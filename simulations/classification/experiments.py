@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import require, to_dict
+from ..parallel import run_all
 from ..plotting import plt, save
 from ..registry import Experiment, Outcome, register
 from ..results import Check
@@ -130,13 +131,20 @@ def analyse(h: dict, plateau: float) -> dict:
     return out
 
 
+def _train_seed(job):
+    """One seed of :func:`run_curves` (module-level: runs in worker processes)."""
+    cfg, seed, progress = job
+    _, h, maps = train(cfg.data(), cfg.optimiser(seed), checkpoint=_checkpoint(cfg, f"curves-seed{seed}"),
+                       progress=progress, model=cfg.network())
+    return h, maps
+
+
 def run_curves(cfg: CurvesConfig, progress: bool = False) -> Outcome:
-    data = cfg.data()
     plateau = cfg.B / cfg.N if cfg.B > 0 else 1 / cfg.N
     arrays, per_seed, checks = {}, [], []
-    for seed in cfg.seeds:
-        _, h, maps = train(data, cfg.optimiser(seed), checkpoint=_checkpoint(cfg, f"curves-seed{seed}"),
-                           progress=progress, model=cfg.network())
+    # seeds run in parallel processes (simulations.parallel); one at a time when showing progress bars
+    outs = run_all(_train_seed, [(cfg, s, progress) for s in cfg.seeds], n_jobs=1 if progress else None)
+    for seed, (h, maps) in zip(cfg.seeds, outs):
         a = analyse(h, plateau)
         per_seed.append({"seed": seed, **a})
         for k, v in h.items():
