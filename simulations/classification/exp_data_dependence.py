@@ -172,18 +172,17 @@ def plot_data_dependence(run, fig_dir):
     Ks = sorted({r["K"] for r in sw["KxB"]})
     Bs = sorted({r["B"] for r in sw["KxB"]})
     kb = {(r["K"], r["B"]): r for r in sw["KxB"]}
-    fig, axes = plt.subplots(2, len(models), figsize=(5.2 * len(models), 7), squeeze=False)
+    fig, axes = plt.subplots(2, len(models), figsize=(4.6 * len(models), 7), squeeze=False)
     for j, m in enumerate(models):
         for i, a in enumerate(("ic", "iw")):
             ax = axes[i, j]
             grid = np.array([[kb[(K, B)][m][f"final_acc_{a}"] for K in Ks] for B in Bs])
-            im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", origin="lower")
+            ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", origin="lower")
             for (bi, ki), v in np.ndenumerate(grid):
                 ax.text(ki, bi, f"{v:.2f}", ha="center", va="center", color="w" if v < 0.6 else "k", fontsize=9)
             ax.set_xticks(range(len(Ks)), [str(K) for K in Ks]); ax.set_yticks(range(len(Bs)), [str(B) for B in Bs])
             ax.set_xlabel("K (classes)"); ax.set_ylabel("B (burstiness)")
-            ax.set_title(f"{m}: {'in-context (IC)' if a == 'ic' else 'in-weights (IW)'} accuracy", fontsize=9)
-    fig.colorbar(im, ax=axes, shrink=0.6)
+            ax.set_title(f"{m}: {'in-context (IC)' if a == 'ic' else 'in-weights (IW)'} accuracy at the end", fontsize=9)
     figs.append(save(fig, fig_dir / "phase_K_B.png"))
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
@@ -197,14 +196,14 @@ def plot_data_dependence(run, fig_dir):
     ax2 = axes[0].twinx()
     ax2.plot([r["epsilon"] for r in sw["epsilon"]], [np.nan if r["theory_time"] is None else r["theory_time"]
                                                        for r in sw["epsilon"]], "k:", marker="s", label="theory time")
-    ax2.set_ylabel("finite-data theory: flow time to transition", fontsize=8); ax2.legend(fontsize=7, loc="center right")
+    ax2.set_ylabel("finite-data theory: flow time to transition", fontsize=8); ax2.legend(fontsize=7, loc="lower left")
     s0 = met["seeds"][0]
     for i, r in enumerate(sw["mixture"]):
         for j, m in enumerate(models):
             pre = f"{m}/{r['key']}/seed{s0}"
             axes[2].plot(arr[f"{pre}/step"], arr[f"{pre}/acc_ic"], "-", color=f"C{2 * i + j}",
                          label=f"{m} p_B={r['p_B']:g} p_C={r['p_C']:g} IC")
-            axes[2].plot(arr[f"{pre}/step"], arr[f"{pre}/acc_iw"], "--", color=f"C{2 * i + j}", label="IW")
+            axes[2].plot(arr[f"{pre}/step"], arr[f"{pre}/acc_iw"], "--", color=f"C{2 * i + j}", label=f"{m} IW")
     axes[2].set_xlabel("step"); axes[2].set_ylabel("accuracy"); axes[2].legend(fontsize=6)
     axes[2].set_title("Coexistence: 0 < p_B < 1, 0 < p_C < 1 (solid IC, dashed IW)", fontsize=9)
     figs.append(save(fig, fig_dir / "epsilon_alpha_mixture.png"))
@@ -215,8 +214,9 @@ register(Experiment("ih-data-dependence",
                     "IC vs IW accuracy over K × B, ε, α and mixtures: minimal model and network (+ theory times)",
                     DataDependenceConfig,
                     {"quick": {}, "paper": {"K": 512, "L": 32, "N": 8, "D": 63, "P": 65, "B": 2, "lr": 0.01,
-                                            "Ks": (128, 512, 2048, 8192), "Bs": (0, 1, 2, 4),
-                                            "epsilons": (0.0, 0.1, 0.2, 0.4, 0.8), "alphas": (0.0, 0.5, 1.0, 1.5, 2.0),
+                                            "Ks": (128, 256, 512, 2048), "Bs": (0, 1, 2, 4),  # spec §4's grids
+                                            "epsilons": (0.0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4),
+                                            "alphas": tuple(0.25 * i for i in range(8)),
                                             "mixture_p_B": (0.25, 0.5, 0.75), "mixture_p_C": (0.25, 0.5, 0.75),
                                             "steps": 150000, "eval_every": 1000, "eval_size": 10000,
                                             "seeds": (0, 1, 2), "checkpoint_every": 5000,
