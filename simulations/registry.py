@@ -57,6 +57,7 @@ def experiments() -> dict[str, Experiment]:
     from .linear_regression import experiments as _lr  # noqa: F401  (importing registers them)
     from .classification import exp_nested_logits as _nl  # noqa: F401
     from .classification import experiments as _cl  # noqa: F401
+    from .classification import exp_side_by_side as _sb  # noqa: F401
     from .classification import exp_transition as _tr  # noqa: F401
     from .classification import exp_data_dependence as _dd  # noqa: F401
     return dict(_REGISTRY)

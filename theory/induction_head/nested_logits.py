@@ -174,6 +174,23 @@ def integrate_nested_logits(N, L, init, t_max: float = 1e4, *, depth: int = 3, l
     return NestedLogitTrajectory(sol.t, Y, pr, lo, names, t_half, t_conv, sol.nfev)
 
 
+def progress_analogues(traj: NestedLogitTrajectory, N, L) -> dict[str, np.ndarray]:
+    """The networks' progress measures (spec §3) as the idealised model has them, along a depth-3 trajectory.
+
+    ILA1 = s = σ(β₁) (layer-1 weight on the previous item); TILA2 = p (layer-2 weight on the right label);
+    TLA2 = 1 (the model attends to label tokens only); CLA = (e^{ξp} + (N − 1)e^{ξq}) / Z, the classifier's
+    mass on the N context labels.
+    """
+    _check(N, L, 3)
+    b1, a, x = traj.param("beta1"), traj.param("alpha"), traj.param("xi")
+    s = 1.0 / (1.0 + np.exp(-b1))
+    p = np.exp(a * s) / (np.exp(a * s) + N - 1)
+    q = (1 - p) / (N - 1)
+    top = np.maximum(x * p, x * q)
+    ctx = np.exp(x * p - top) + (N - 1) * np.exp(x * q - top)
+    return {"ILA1": s, "TILA2": p, "CLA": ctx / (ctx + (L - N) * np.exp(-top))}
+
+
 def growth_order(traj: NestedLogitTrajectory, threshold: float = 0.1) -> list[tuple[str, float | None]]:
     """The parameters sorted by onset: the first time each moves ``threshold`` away from its initial value
     (the intrinsic curriculum ξ → α → β₁ of spec §6). None if it never does."""

@@ -55,3 +55,12 @@ def test_direction_check():
     assert not _direction("too small", [0.5, 0.52], +1, 0.07).passed
     assert not _direction("reversal", [0.1, 0.9, 0.5, 0.95], +1, 0.07).passed
     assert _direction("down", [0.9, 0.93, 0.2], -1, 0.07).passed
+
+
+def test_midpoint_of_rising_and_falling_curves():
+    from simulations.classification.exp_side_by_side import SideBySideConfig, midpoint
+    t = np.arange(5.0)
+    assert midpoint(t, [0.0, 0.1, 0.6, 0.9, 1.0]) == 2.0
+    assert midpoint(t, [1.0, 0.9, 0.8, 0.2, 0.0]) == 3.0
+    with pytest.raises(ValueError, match="'B'"):
+        SideBySideConfig(B=0, p_C=0.0)

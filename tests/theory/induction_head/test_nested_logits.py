@@ -71,3 +71,18 @@ def test_bad_arguments(kw, match):
     args = {"N": 8, "L": 32, "init": 0.0, **kw}
     with pytest.raises(ValueError, match=match):
         integrate_nested_logits(**args)
+
+
+def test_progress_analogues_match_the_model():
+    from theory.induction_head import progress_analogues
+    N, L = 4, 16
+    tr = integrate_nested_logits(N, L, 0.0, 1e4)
+    pa = progress_analogues(tr, N, L)
+    # at the origin: s = 1/2, p = 1/N, and the classifier spreads evenly: CLA = N/L
+    assert pa["ILA1"][0] == pytest.approx(0.5) and pa["TILA2"][0] == pytest.approx(1 / N)
+    assert pa["CLA"][0] == pytest.approx(N / L)
+    # P(right) = CLA × (the right label's share among the context labels), checked along the path
+    b1, a, x = tr.params[-1]
+    s = 1 / (1 + np.exp(-b1)); p = np.exp(a * s) / (np.exp(a * s) + N - 1); q = (1 - p) / (N - 1)
+    share = np.exp(x * p) / (np.exp(x * p) + (N - 1) * np.exp(x * q))
+    assert pa["CLA"][-1] * share == pytest.approx(tr.p_right[-1], rel=1e-9)
