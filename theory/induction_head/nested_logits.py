@@ -178,8 +178,8 @@ def progress_analogues(traj: NestedLogitTrajectory, N, L) -> dict[str, np.ndarra
     """The networks' progress measures (spec §3) as the idealised model has them, along a depth-3 trajectory.
 
     ILA1 = s = σ(β₁) (layer-1 weight on the previous item); TILA2 = p (layer-2 weight on the right label);
-    TLA2 = 1 (the model attends to label tokens only); CLA = (e^{ξp} + (N − 1)e^{ξq}) / Z, the classifier's
-    mass on the N context labels.
+    CLA = (e^{ξp} + (N − 1)e^{ξq}) / Z, the classifier's mass on the N context labels. (TLA2 is identically 1:
+    the model attends to label tokens only, so it is not returned.)
     """
     _check(N, L, 3)
     b1, a, x = traj.param("beta1"), traj.param("alpha"), traj.param("xi")
