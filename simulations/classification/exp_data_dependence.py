@@ -21,8 +21,8 @@ from ..parallel import run_all
 from ..plotting import plt, save
 from ..registry import Experiment, Outcome, register
 from ..results import Check
-from .exp_transition import MODELS, theory_contexts, transition_level
-from .experiments import RunFields, _checkpoint, crossing, model_for
+from .exp_transition import MODELS, theory_contexts
+from .experiments import PAPER, RunFields, _checkpoint, crossing, model_for, transition_level
 from .train import train
 
 AXES = ("K", "B", "epsilon", "alpha", "p_B", "p_C")
@@ -213,12 +213,10 @@ def plot_data_dependence(run, fig_dir):
 register(Experiment("ih-data-dependence",
                     "IC vs IW accuracy over K × B, ε, α and mixtures: minimal model and network (+ theory times)",
                     DataDependenceConfig,
-                    {"quick": {}, "paper": {"K": 512, "L": 32, "N": 8, "D": 63, "P": 65, "B": 2, "lr": 0.01,
+                    {"quick": {}, "paper": {**PAPER, "seeds": (0, 1, 2),
                                             "Ks": (128, 256, 512, 2048), "Bs": (0, 1, 2, 4),  # spec §4's grids
                                             "epsilons": (0.0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4),
                                             "alphas": tuple(0.25 * i for i in range(8)),
                                             "mixture_p_B": (0.25, 0.5, 0.75), "mixture_p_C": (0.25, 0.5, 0.75),
-                                            "steps": 150000, "eval_every": 1000, "eval_size": 10000,
-                                            "seeds": (0, 1, 2), "checkpoint_every": 5000,
                                             "checkpoint_dir": "results/checkpoints/ih-data-dependence-paper"}},
                     run_data_dependence, plot_data_dependence))

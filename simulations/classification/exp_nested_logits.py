@@ -63,18 +63,18 @@ def run_nested_logits(cfg: NestedLogitsConfig, progress: bool = False) -> Outcom
     checks.append(Check(f"L = N stalls from the symmetric start (N = L = {cfg.N}, t = 1e4)", 0.0, moved, moved,
                         1e-12, "the origin is a fixed point; only rounding can move it"))
 
-    tr = integrate_nested_logits(cfg.N, cfg.L, 0.0, t_max=1e5)
+    by_depth = {d: integrate_nested_logits(cfg.N, cfg.L, 0.0, t_max=1e5, depth=d) for d in (1, 2, 3)}
+    tr = by_depth[3]
     order = growth_order(tr)
     ok = [n for n, _ in order] == ["xi", "alpha", "beta1"]
     checks.append(Check("intrinsic curriculum: ξ moves before α before β₁ (onset at 0.1)", 1.0, float(ok),
                         0.0 if ok else 1.0, 0.0, "ordering of onset times"))
-    depth_t = [integrate_nested_logits(cfg.N, cfg.L, 0.0, t_max=1e5, depth=d).t_transition for d in (1, 2, 3)]
+    depth_t = [by_depth[d].t_transition for d in (1, 2, 3)]
     ok = depth_t[0] < depth_t[1] < depth_t[2]
     checks.append(Check("the plateau lengthens with nesting depth 1 < 2 < 3", 1.0, float(ok), 0.0 if ok else 1.0,
                         0.0, "ordering of transition times"))
     arrays.update({"traj/t": tr.t, "traj/params": tr.params, "traj/p_right": tr.p_right})
-    for d in (1, 2, 3):
-        t = integrate_nested_logits(cfg.N, cfg.L, 0.0, t_max=1e5, depth=d)
+    for d, t in by_depth.items():
         arrays[f"depth{d}/t"], arrays[f"depth{d}/p_right"] = t.t, t.p_right
 
     t_N = np.array([[_t(integrate_nested_logits(N, cfg.L, i, t_max=1e5)) for N in cfg.Ns] for i in cfg.inits])

@@ -21,8 +21,8 @@ from ..parallel import run_all
 from ..plotting import plt, save
 from ..registry import Experiment, Outcome, register
 from ..results import Check
-from .exp_transition import MODELS, theory_contexts, transition_level
-from .experiments import RunFields, _checkpoint, crossing, model_for
+from .exp_transition import MODELS, theory_contexts
+from .experiments import PAPER, RunFields, _checkpoint, crossing, midpoint, model_for, transition_level
 from .train import train
 
 MEASURES = ("CLA", "TILA2", "ILA1")
@@ -48,13 +48,6 @@ def _train_model(job):
     _, h, _ = train(data, cfg.optimiser(cfg.seed), model=model_for(model, data.P),
                     checkpoint=_checkpoint(cfg, f"side-{model}-seed{cfg.seed}"))
     return h
-
-
-def midpoint(t, v):
-    """First time ``v`` reaches halfway between its first and last value (None if never)."""
-    v = np.asarray(v, float)
-    sign = 1.0 if v[-1] >= v[0] else -1.0
-    return crossing(np.asarray(t, float), sign * v, sign * (v[0] + v[-1]) / 2)
 
 
 def run_side_by_side(cfg: SideBySideConfig, progress: bool = False) -> Outcome:
@@ -130,8 +123,5 @@ def plot_side_by_side(run, fig_dir):
 register(Experiment("ih-side-by-side",
                     "The transition in theory, minimal model and network at the same N, L: plateau, cliff, curriculum",
                     SideBySideConfig,
-                    {"quick": {}, "paper": {"K": 512, "L": 32, "N": 8, "D": 63, "P": 65, "B": 2, "p_C": 0.0,
-                                            "lr": 0.01, "steps": 150000, "eval_every": 1000, "eval_size": 10000,
-                                            "checkpoint_every": 5000,
-                                            "checkpoint_dir": "results/checkpoints/ih-side-by-side-paper"}},
+                    {"quick": {}, "paper": {**PAPER, "checkpoint_dir": "results/checkpoints/ih-side-by-side-paper"}},
                     run_side_by_side, plot_side_by_side))

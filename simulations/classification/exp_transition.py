@@ -23,7 +23,7 @@ from ..registry import Experiment, Outcome, register
 from ..results import Check
 from ..seeding import stream_rng
 from .data import DataConfig, Task
-from .experiments import RunFields, _checkpoint, crossing, model_for
+from .experiments import PAPER, RunFields, _checkpoint, crossing, model_for, transition_level
 from .train import train
 
 MODELS = ("network", "minimal")
@@ -36,11 +36,6 @@ def theory_contexts(data: DataConfig, n: int, seed: int = 0) -> SampledContexts:
     c = b.tokens[:, :, data.P:]
     g = np.einsum("snd,sd->sn", c[:, 0:2 * data.N:2], c[:, -1])
     return SampledContexts(g, b.context_labels, b.labels, data.L)
-
-
-def transition_level(data: DataConfig) -> float:
-    """IC accuracy halfway between the plateau B/N (1/N for B = 0) and 1."""
-    return (max(data.B, 1) / data.N + 1) / 2
 
 
 @dataclass(frozen=True)
@@ -209,8 +204,6 @@ def plot_transition(run, fig_dir):
 register(Experiment("ih-transition-times",
                     "Transition time vs N and L: nested-logit theory vs minimal model vs network; L = N escapes",
                     TransitionConfig,
-                    {"quick": {}, "paper": {"Ns": (2, 4, 8), "K": 512, "D": 63, "P": 65, "p_C": 0.0, "lr": 0.01,
-                                            "steps": 150000, "eval_every": 1000, "eval_size": 10000,
-                                            "seeds": tuple(range(5)), "checkpoint_every": 5000,
+                    {"quick": {}, "paper": {**PAPER, "B": 1, "Ns": (2, 4, 8), "seeds": tuple(range(5)),
                                             "checkpoint_dir": "results/checkpoints/ih-transition-times-paper"}},
                     run_transition, plot_transition))

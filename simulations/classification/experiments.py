@@ -107,27 +107,44 @@ class CurvesConfig(RunFields):
         return model_for(self.model, self.P)
 
 
+PAPER = {"K": 512, "L": 32, "N": 8, "D": 63, "P": 65, "B": 2, "p_C": 0.0, "lr": 0.01, "steps": 150000,
+         "eval_every": 1000, "eval_size": 10000, "checkpoint_every": 5000}
+"""The paper profile's setting (spec §2 and §4's headline): shared by every classification experiment."""
+
+
+def transition_level(data: DataConfig) -> float:
+    """IC accuracy halfway between the plateau B/N (1/N for B = 0) and 1."""
+    return (max(data.B, 1) / data.N + 1) / 2
+
+
+def midpoint(t, v):
+    """First time ``v`` reaches halfway between its first and last value, rising or falling (None if never)."""
+    v = np.asarray(v, float)
+    sign = 1.0 if v[-1] >= v[0] else -1.0
+    return crossing(np.asarray(t, float), sign * v, sign * (v[0] + v[-1]) / 2)
+
+
 def crossing(steps, values, level):
     """First step at which ``values`` reaches ``level`` (None if never)."""
     idx = np.nonzero(np.asarray(values) >= level)[0]
     return float(steps[idx[0]]) if len(idx) else None
 
 
-def analyse(h: dict, plateau: float) -> dict:
-    """Transition step = first evaluation where IC accuracy reaches (plateau + 1)/2, plateau = B/N.
+def analyse(h: dict, level: float) -> dict:
+    """Transition step = first evaluation where IC accuracy reaches ``level`` (:func:`transition_level`).
 
     The plateau level is the IC accuracy at 3/4 of the transition step. Each progress measure's own
-    transition is its first crossing of the midpoint between its first and its final value.
+    transition is its :func:`midpoint`.
     """
     s = h["step"]
-    t_ic = crossing(s, h["acc_ic"], (plateau + 1) / 2)
+    t_ic = crossing(s, h["acc_ic"], level)
     out = {"transition_step": t_ic, "final_acc_ic": float(h["acc_ic"][-1]), "final_acc_iw": float(h["acc_iw"][-1]),
            "final_acc_ic2": float(h["acc_ic2"][-1])}
     if t_ic is not None:  # the plateau is read at 3/4 of the transition time (the jump lasts ≈ 1/5 of it)
         i = int(np.argmin(np.abs(s - 0.75 * t_ic)))
         out["plateau_step"], out["plateau_acc_ic"] = float(s[i]), float(h["acc_ic"][i])
     for k in ("ILA1", "TILA2", "TLA2", "CLA"):
-        out[f"{k}_midpoint_step"] = crossing(s, h[k], (h[k][0] + h[k][-1]) / 2)
+        out[f"{k}_midpoint_step"] = midpoint(s, h[k])
     return out
 
 
@@ -140,12 +157,13 @@ def _train_seed(job):
 
 
 def run_curves(cfg: CurvesConfig, progress: bool = False) -> Outcome:
-    plateau = cfg.B / cfg.N if cfg.B > 0 else 1 / cfg.N
+    level = transition_level(cfg.data())
+    plateau = 2 * level - 1  # B/N (1/N for B = 0)
     arrays, per_seed, checks = {}, [], []
     # seeds run in parallel processes (simulations.parallel); one at a time when showing progress bars
     outs = run_all(_train_seed, [(cfg, s, progress) for s in cfg.seeds], n_jobs=1 if progress else None)
     for seed, (h, maps) in zip(cfg.seeds, outs):
-        a = analyse(h, plateau)
+        a = analyse(h, level)
         per_seed.append({"seed": seed, **a})
         for k, v in h.items():
             arrays[f"seed{seed}/{k}"] = v
@@ -233,17 +251,13 @@ def plot_curves(run, fig_dir):
 register(Experiment("icl-training-curves",
                     "Classification: abrupt ICL; accuracies, progress measures and attention maps over seeds",
                     CurvesConfig,
-                    {"quick": {}, "paper": {"K": 512, "L": 32, "N": 8, "D": 63, "P": 65, "B": 2, "p_C": 0.0,
-                                            "lr": 0.01, "steps": 150000, "eval_every": 1000,
-                                            "eval_size": 10000, "checkpoint_every": 5000,
-                                            "checkpoint_dir": "results/checkpoints/icl-training-curves-paper"}},
+                    {"quick": {}, "paper": {**PAPER, "checkpoint_dir": "results/checkpoints/icl-training-curves-paper"}},
                     run_curves, plot_curves))
 
 
 register(Experiment("ih-minimal-model",
                     "Minimal induction-head model (scalar β₁, α, β₂ + classifier) on the quick setting's data",
                     CurvesConfig, {"quick": {"model": "minimal"},
-                                   "paper": {"model": "minimal", "K": 512, "L": 32, "N": 8, "D": 63, "P": 65,
-                                             "B": 2, "p_C": 0.0, "lr": 0.01, "steps": 150000, "eval_every": 1000,
-                                             "eval_size": 10000}},
+                                   "paper": {**PAPER, "model": "minimal",
+                                             "checkpoint_dir": "results/checkpoints/ih-minimal-model-paper"}},
                     run_curves, plot_curves))

@@ -5,10 +5,9 @@ step k is a function of (seed, k), so a resumed run continues with exactly the b
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +100,7 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
     dtype = np.dtype(cfg.dtype)
     task = Task(data_cfg)
     # B = 0 training data has no bursty sequences; its IC and IC2 test sets use B = 1 (target once in context)
-    test_task = task if data_cfg.B > 0 else Task(dataclasses.replace(data_cfg, B=1))
+    test_task = task if data_cfg.B > 0 else Task(replace(data_cfg, B=1))
     test_sets = {name: (test_task if name in ("ic", "ic2") else task).sample(
         stream_rng(cfg.seed, f"test-{name}"), cfg.eval_size, name, dtype=dtype) for name in EVAL_SETS}
     history = {k: [] for k in HISTORY_KEYS}

@@ -34,6 +34,9 @@ def test_an_ideal_induction_head_copies_the_matching_label():
 
 
 def test_trains_with_the_shared_trainer():
-    params, h, _ = train(SMALL, TrainConfig(steps=30, batch=16, eval_every=10, eval_size=50, lr=0.05),
+    params, h, _ = train(SMALL, TrainConfig(steps=200, batch=32, eval_every=50, eval_size=200, lr=0.05),
                          model=MinimalInductionHead(SMALL.P))
-    assert set(params) >= {"ih.beta1", "ih.alpha", "ih.beta2"} and np.isfinite(h["loss"][1:]).all()
+    assert set(params) >= {"ih.beta1", "ih.alpha", "ih.beta2"}
+    # mean training loss over steps 0-49 against 150-199: it fell by 0.08-0.16 over seeds 0-3; the mean of
+    # 50 batches has s.e. ≈ 0.01, so a drop of 0.03 is a real decrease, not noise
+    assert h["loss"][-1] < h["loss"][1] - 0.03
