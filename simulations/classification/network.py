@@ -17,6 +17,8 @@ Same function, less work (docs/classification.md):
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 PARAM_NAMES = ("attn1.Q", "attn1.K", "attn1.V", "attn2.Q", "attn2.K", "attn2.V",
@@ -43,37 +45,49 @@ def init_classifier(in_width: int, hidden: int, L: int, rng: np.random.Generator
 
 def classifier_forward(params, h0):
     """Three ReLU layers and the read-out on the target's stream h0 (B, width): (logits, activations)."""
-    h1 = np.maximum(h0 @ params["mlp.W1"].T + params["mlp.b1"], 0)
-    h2 = np.maximum(h1 @ params["mlp.W2"].T + params["mlp.b2"], 0)
-    h3 = np.maximum(h2 @ params["mlp.W3"].T + params["mlp.b3"], 0)
-    return h3 @ params["readout.W"].T, (h0, h1, h2, h3)
+    acts = [h0]
+    for i in (1, 2, 3):
+        h = acts[-1] @ params[f"mlp.W{i}"].T
+        h += params[f"mlp.b{i}"]
+        acts.append(np.maximum(h, 0, out=h))
+    return acts[-1] @ params["readout.W"].T, tuple(acts)
 
 
 def classifier_backward(params, logits, labels, acts):
     """Mean cross-entropy (stable log-sum-exp), the classifier's gradients, and dℒ/dh0."""
     h0, h1, h2, h3 = acts
     B = logits.shape[0]
-    m = logits.max(axis=1, keepdims=True)
-    lse = m[:, 0] + np.log(np.exp(logits - m).sum(axis=1))
-    loss = float(np.mean(lse - logits[np.arange(B), labels]))
-    g = softmax(logits)
-    g[np.arange(B), labels] -= 1
+    rows = np.arange(B)
+    g = logits - logits.max(axis=1, keepdims=True)
+    z_label = g[rows, labels]
+    np.exp(g, out=g)
+    total = g.sum(axis=1)
+    loss = float(np.mean(np.log(total) - z_label))
+    g /= total[:, None]  # softmax(logits)
+    g[rows, labels] -= 1
     g /= B
     gr = {"readout.W": g.T @ h3}
     dh = g @ params["readout.W"]
     for i, h_in, h_out in ((3, h2, h3), (2, h1, h2), (1, h0, h1)):
-        dz = dh * (h_out > 0)
-        gr[f"mlp.W{i}"] = dz.T @ h_in
-        gr[f"mlp.b{i}"] = dz.sum(axis=0)
-        dh = dz @ params[f"mlp.W{i}"]
+        dh *= h_out > 0
+        gr[f"mlp.W{i}"] = dh.T @ h_in
+        gr[f"mlp.b{i}"] = dh.sum(axis=0)
+        dh = dh @ params[f"mlp.W{i}"]
     return loss, gr, dh
 
 
 def softmax(s, axis=-1):
     """Numerically stable softmax along ``axis``."""
-    s = s - s.max(axis=axis, keepdims=True)
-    e = np.exp(s)
-    return e / e.sum(axis=axis, keepdims=True)
+    e = s - s.max(axis=axis, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+@functools.lru_cache(maxsize=8)
+def _causal_mask(T: int, dtype) -> np.ndarray:
+    """(T, T) additive mask: 0 on and below the diagonal, −inf above (token i attends to j ≤ i)."""
+    return np.where(np.tri(T, dtype=bool), 0, -np.inf).astype(dtype)
 
 
 def _bmv(X, v):
@@ -92,7 +106,7 @@ def _forward(params, tokens):
     V1 = params["attn1.V"]
     a1 = (u.reshape(B * T, W) @ (params["attn1.Q"].T @ params["attn1.K"])).reshape(B, T, W)  # rows u_iᵀ M₁
     s1 = a1 @ u.transpose(0, 2, 1)  # s1[b, i, j] = u_iᵀ Q₁ᵀK₁ u_j = (K u_j)·(Q u_i)
-    s1[:, np.triu(np.ones((T, T), dtype=bool), 1)] = -np.inf
+    s1 += _causal_mask(T, s1.dtype)
     p1 = softmax(s1)
     uLT = _bvm(p1[:, -1], u)  # Σ_j p1_Tj u_j; the target's layer-1 output is u_T + V₁ uLT
     uT = u[:, -1] + uLT @ V1.T
@@ -153,9 +167,12 @@ def loss_and_grads(params, tokens, labels):
     r = dh + dq2 @ params["attn2.Q"]  # into u1_T: residual and query
     # layer 1: du1_j = p2_j dc + ds2_j kt + [j = T] r ; u1 = u + p1 v1 ; v1 = u V₁ᵀ
     gr["attn1.V"] = dc.T @ uw2 + kt.T @ uds2p1 + r.T @ uLT
-    dp1 = p2[:, :, None] * dcv[:, None, :] + ds2[:, :, None] * ktv[:, None, :]
-    dp1[:, -1, :] += _bmv(u, r @ V1)
-    ds1 = p1 * (dp1 - (p1 * dp1).sum(axis=2, keepdims=True))
+    # dp1_ij = p2_i v1_j·dc + ds2_i v1_j·kt + [i = T] v1_j·r; ds1 = p1 ∘ (dp1 − Σ_j p1_ij dp1_ij)
+    ds1 = p2[:, :, None] * dcv[:, None, :]
+    ds1 += ds2[:, :, None] * ktv[:, None, :]
+    ds1[:, -1] += _bmv(u, r @ V1)
+    ds1 -= (p1 * ds1).sum(axis=2, keepdims=True)
+    ds1 *= p1
     B, T, W = u.shape
     dM = u.reshape(B * T, W).T @ (ds1 @ u).reshape(B * T, W)  # s1 = u M₁ uᵀ: dM₁ = Σ_b uᵀ ds1 u
     gr["attn1.Q"] = params["attn1.K"] @ dM.T
