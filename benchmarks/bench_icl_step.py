@@ -4,11 +4,17 @@ against a large numpy matmul measured in the same run.
 Paper size: batch 128, N = 8 (T = 17 tokens), P + D = 128, L = 32, MLP width 128. FLOPs are counted
 analytically for the matrix products of one ``loss_and_grads`` call (2 per multiply-add; elementwise work
 is not counted), so GFLOP/s is a lower bound on what the step sustains.
+
+The loop is the trainer's: a fresh batch, then one step (data time is reported apart). The run is cut into
+blocks of one 2048² float32 matmul followed by ``--steps`` steps, so each block's fraction of the matmul
+peak compares the two at the same moment (this machine's speed drifts by ±20% within a minute). Minor page
+faults per step show what ``--glibc-defaults`` costs (simulations/memory.py).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -37,20 +43,10 @@ def step_flops(B: int, T: int, W: int, H: int, L: int) -> int:
     return int(fwd + bwd)
 
 
-def median_time(fn, repeats):
-    for _ in range(3):
-        fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
-
-
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=200)
+    ap.add_argument("--blocks", type=int, default=12, help="blocks of (one reference matmul, then steps)")
+    ap.add_argument("--steps", type=int, default=25, help="SGD steps per block")
     ap.add_argument("--out", default="results/benchmarks/icl_step.json")
     ap.add_argument("--glibc-defaults", action="store_true",
                     help="leave glibc's malloc thresholds alone (the trainer raises them: simulations/memory.py)")
@@ -61,31 +57,49 @@ def main():
     task = Task(cfg)
     rng = np.random.default_rng(0)
     flops = step_flops(B, cfg.T, cfg.width, cfg.width, cfg.L)
+    A = rng.standard_normal((2048, 2048)).astype(np.float32)
+    C = np.empty_like(A)  # preallocated: freeing a 16 MB result would move glibc's dynamic mmap threshold
     rows = {"malloc_thresholds_raised": tuned, "step_mflop": flops / 1e6}
     print(f"malloc thresholds raised: {tuned}; one step = {flops / 1e6:.1f} MFLOP in products")
+    peaks = []
     for dtype in (np.float32, np.float64):
         params = init_params(cfg, rng, dtype=dtype)
-        batch = task.sample(rng, B, dtype=dtype)
-
-        def step():
-            _, g = loss_and_grads(params, batch.tokens, batch.labels)
-            for k in params:
-                params[k] *= dtype(1 - 1e-6)
-                params[k] -= dtype(0.01) * g[k]
-
-        t = median_time(step, args.repeats)
-        t_data = median_time(lambda: task.sample(rng, B, dtype=dtype), args.repeats // 4)
-        rows[np.dtype(dtype).name] = {"ms_per_step": t * 1e3, "ms_data": t_data * 1e3, "gflops": flops / t / 1e9}
-    # the reference last: its 16 MB result would raise glibc's dynamic mmap threshold for the steps above
-    A = rng.standard_normal((2048, 2048)).astype(np.float32)
-    peak = 2 * 2048**3 / median_time(lambda: A @ A, 20) / 1e9
-    rows["matmul_2048_float32_gflops"] = peak
-    print(f"numpy float32 2048² matmul: {peak:.1f} GFLOP/s")
+        t_data, t_step, fractions, faults = [], [], [], []
+        for block in range(args.blocks + 1):  # block 0 warms up
+            t0 = time.perf_counter()
+            np.matmul(A, A, out=C)
+            peak = 2 * 2048**3 / (time.perf_counter() - t0) / 1e9
+            steps = []
+            for _ in range(args.steps):  # as the trainer does: a fresh batch, then one SGD step
+                t0 = time.perf_counter()
+                batch = task.sample(rng, B, dtype=dtype)
+                f1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                t1 = time.perf_counter()
+                _, g = loss_and_grads(params, batch.tokens, batch.labels)
+                for k in params:
+                    params[k] *= dtype(1 - 1e-6)
+                    params[k] -= dtype(0.01) * g[k]
+                steps.append(time.perf_counter() - t1)
+                faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f1)
+                t_data.append(t1 - t0)
+            if block:
+                t_step += steps
+                peaks.append(peak)
+                fractions.append(flops / statistics.median(steps) / 1e9 / peak)
+        t = statistics.median(t_step)
+        rows[np.dtype(dtype).name] = {
+            "ms_per_step": t * 1e3, "ms_per_step_quartiles": [q * 1e3 for q in statistics.quantiles(t_step)[::2]],
+            "ms_data": statistics.median(t_data) * 1e3, "gflops": flops / t / 1e9,
+            "page_faults_per_step": statistics.mean(faults[len(faults) // 2:]),
+            "fraction_of_matmul_peak": statistics.median(fractions)}
+    rows["matmul_2048_float32_gflops"] = statistics.median(peaks)
+    print(f"numpy float32 2048² matmul: {rows['matmul_2048_float32_gflops']:.1f} GFLOP/s (median of {len(peaks)})")
     for name in ("float32", "float64"):
         r = rows[name]
-        r["fraction_of_matmul_peak"] = r["gflops"] / peak
-        print(f"{name}: {r['ms_per_step']:.2f} ms/step (network), data {r['ms_data']:.2f} ms/batch, "
-              f"{r['gflops']:.1f} GFLOP/s = {r['fraction_of_matmul_peak']:.0%} of the matmul peak")
+        lo, hi = r["ms_per_step_quartiles"]
+        print(f"{name}: {r['ms_per_step']:.2f} ms/step (quartiles {lo:.2f}–{hi:.2f}), data {r['ms_data']:.2f} ms/batch, "
+              f"{r['gflops']:.1f} GFLOP/s = {r['fraction_of_matmul_peak']:.0%} of the matmul peak (median over blocks), "
+              f"{r['page_faults_per_step']:.0f} page faults per step")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1))
