@@ -213,7 +213,7 @@ def plot_data_dependence(run, fig_dir):
 register(Experiment("ih-data-dependence",
                     "IC vs IW accuracy over K × B, ε, α and mixtures: minimal model and network (+ theory times)",
                     DataDependenceConfig,
-                    {"quick": {}, "paper": {**PAPER, "seeds": (0, 1, 2),
+                    {"quick": {}, "paper": {**PAPER, "p_C": 0.0, "seeds": (0, 1, 2),
                                             "Ks": (128, 256, 512, 2048), "Bs": (0, 1, 2, 4),  # spec §4's grids
                                             "epsilons": (0.0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4),
                                             "alphas": tuple(0.25 * i for i in range(8)),
