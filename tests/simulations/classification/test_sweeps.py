@@ -64,3 +64,14 @@ def test_midpoint_of_rising_and_falling_curves():
     assert midpoint(t, [1.0, 0.9, 0.8, 0.2, 0.0]) == 3.0
     with pytest.raises(ValueError, match="'B'"):
         SideBySideConfig(B=0, p_C=0.0)
+
+
+def test_paper_profiles_use_novel_classes_only_for_dynamics():
+    """Spec §1: p_C > 0 in the dynamics experiments, p_C = 0 in the data-dependence grids."""
+    from simulations.registry import experiments
+    exps = experiments()
+    for name in ("icl-training-curves", "ih-minimal-model", "ih-side-by-side", "ih-transition-times"):
+        assert exps[name].config("paper").p_C == 0.5, name
+    grid = exps["ih-data-dependence"].config("paper")
+    assert grid.p_C == 0.0
+    assert all(p["p_C"] == 0.0 for p in grid.sweeps()["KxB"])
