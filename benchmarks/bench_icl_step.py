@@ -23,6 +23,7 @@ import numpy as np
 
 from simulations.classification import DataConfig, Task
 from simulations.classification.network import init_params, loss_and_grads
+from simulations.classification.train import sgd_update
 from simulations.memory import keep_freed_memory
 
 
@@ -76,9 +77,7 @@ def main():
                 f1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 t1 = time.perf_counter()
                 _, g = loss_and_grads(params, batch.tokens, batch.labels)
-                for k in params:
-                    params[k] *= dtype(1 - 1e-6)
-                    params[k] -= dtype(0.01) * g[k]
+                sgd_update(params, g, 0.01, 1e-6)
                 steps.append(time.perf_counter() - t1)
                 faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f1)
                 t_data.append(t1 - t0)

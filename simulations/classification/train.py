@@ -79,6 +79,16 @@ def _save_checkpoint(path: Path, step: int, params: dict, history: dict, maps: d
         raise
 
 
+def sgd_update(params: dict, grads: dict, lr: float, weight_decay: float) -> None:
+    """One SGD step with decoupled weight decay, in place: p ← (1 − weight_decay) p − lr ∇p (spec §2).
+
+    The scalars take each parameter's dtype, so float32 weights stay float32.
+    """
+    for k, p in params.items():
+        p *= p.dtype.type(1 - weight_decay)
+        p -= p.dtype.type(lr) * grads[k]
+
+
 def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = None, progress: bool = False,
           model=network):
     """Train from the spec's initialisation; resume from ``checkpoint`` if it exists.
@@ -129,8 +139,6 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
             maps["attn2"].append(ev["attn2_examples"])
         running.clear()
 
-    decay = dtype.type(1 - cfg.weight_decay)
-    lr = dtype.type(cfg.lr)
     for step in tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, disable=not progress,
                      desc="ICL SGD", leave=False):
         if step % cfg.eval_every == 0 and not (history["step"] and history["step"][-1] == step):
@@ -141,9 +149,7 @@ def train(data_cfg: DataConfig, cfg: TrainConfig, *, checkpoint: Path | None = N
         loss, grads = model.loss_and_grads(params, batch.tokens, batch.labels)
         if not np.isfinite(loss):
             raise FloatingPointError(f"classification training diverged at step {step}: loss = {loss}")
-        for k in params:
-            params[k] *= decay
-            params[k] -= lr * grads[k]
+        sgd_update(params, grads, cfg.lr, cfg.weight_decay)
         bad = [k for k, v in params.items() if not np.all(np.isfinite(v))]
         if bad:
             raise FloatingPointError(f"classification training diverged at step {step}: non-finite {bad}")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from simulations.classification import DataConfig
-from simulations.classification.train import TrainConfig, train
+from simulations.classification.train import TrainConfig, sgd_update, train
 
 SMALL = DataConfig(K=32, L=8, N=4, D=11, P=12, B=2, p_C=0.5)
 
@@ -57,3 +57,10 @@ def test_b0_training_is_evaluated_on_bursty_ic_sequences():
     _, h, maps = train(dataclasses.replace(SMALL, B=0, p_C=0.0), TrainConfig(steps=4, batch=8, eval_every=2, eval_size=40))
     assert np.all(np.isfinite(h["acc_ic"])) and np.all(np.isfinite(h["acc_ic2"]))
     assert maps["context_match"].sum(axis=1).tolist() == [1] * 8  # B = 1 test contexts: the target once
+
+
+def test_sgd_update_is_decoupled_weight_decay_in_the_parameters_dtype():
+    p = {"w": np.array([1.0, -2.0], np.float32)}
+    sgd_update(p, {"w": np.array([0.5, -0.5], np.float32)}, lr=0.1, weight_decay=0.01)
+    assert p["w"].dtype == np.float32
+    np.testing.assert_allclose(p["w"], [0.99 * 1.0 - 0.05, 0.99 * -2.0 + 0.05], rtol=1e-6)  # float32 rounding
