@@ -4,6 +4,7 @@ speed-up of the ODE over training the network to the same accuracy of u·U.
 Λ = Q diag(geomspace(0.5, 2)) Qᵀ with a random rotation Q (so the dense path gets no help from the basis),
 N = 20, σ with σ²‖Γ‖√d = 1. Wall times are medians over ``--repeats``; peak memory from tracemalloc.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-
 from simulations.linear_regression.protocol import paper_sigma, train_to_minimum
+
 from theory.linear_attention import global_minimizer, integrate_flow
 
 
@@ -52,12 +53,25 @@ def main():
         target = global_minimizer(lam, N)
         for path in ("eigen", "dense"):
             reps = args.repeats if (path == "eigen" or d <= 20) else 1
-            sec, peak, res = timed(lambda: integrate_flow(lam, N, sigma, t_max=1e6, gap_tol=1e-10, path=path,
-                                                          n_points=20), reps)
+            sec, peak, res = timed(
+                lambda: integrate_flow(lam, N, sigma, t_max=1e6, gap_tol=1e-10, path=path, n_points=20), reps
+            )
             err = float(np.max(np.abs(res.V[-1] - target)))
-            rows.append({"d": d, "path": path, "seconds": sec, "nfev": int(res.nfev), "peak_bytes": peak,
-                         "gap": float(res.gap[-1]), "max_abs_err": err, "repeats": reps})
-            print(f"{d:>4} {path:>6} {sec:>9.4f} {res.nfev:>7} {peak / 2**20:>8.2f} {res.gap[-1]:>9.1e} {err:>9.1e}")
+            rows.append(
+                {
+                    "d": d,
+                    "path": path,
+                    "seconds": sec,
+                    "nfev": int(res.nfev),
+                    "peak_bytes": peak,
+                    "gap": float(res.gap[-1]),
+                    "max_abs_err": err,
+                    "repeats": reps,
+                }
+            )
+            print(
+                f"{d:>4} {path:>6} {sec:>9.4f} {res.nfev:>7} {peak / 2**20:>8.2f} {res.gap[-1]:>9.1e} {err:>9.1e}"
+            )
         e, f = rows[-2], rows[-1]
         print(f"     dense / eigen = {f['seconds'] / e['seconds']:.1f}x")
 
@@ -69,14 +83,31 @@ def main():
         for path, method in (("eigen", "LSODA"), ("dense", "LSODA")):
             if path == "dense" and d > 5:
                 continue  # dense LSODA builds a finite-difference (d²+1)² Jacobian: d = 5 only
-            sec, peak, res = timed(lambda: integrate_flow(lam, N, sigma, t_max=1e7, gap_tol=1e-10, path=path,
-                                                          method=method, n_points=20), args.repeats)
-            stiff.append({"d": d, "path": path, "method": method, "seconds": sec, "nfev": int(res.nfev),
-                          "njev": int(res.njev), "t_converged": res.t_converged})
-            print(f"{d:>4} {path:>6} {method:>6} {sec:>9.4f} s  nfev {res.nfev:>6} njev {res.njev:>4} "
-                  f"t* = {res.t_converged:.0f}")
+            sec, peak, res = timed(
+                lambda: integrate_flow(
+                    lam, N, sigma, t_max=1e7, gap_tol=1e-10, path=path, method=method, n_points=20
+                ),
+                args.repeats,
+            )
+            stiff.append(
+                {
+                    "d": d,
+                    "path": path,
+                    "method": method,
+                    "seconds": sec,
+                    "nfev": int(res.nfev),
+                    "njev": int(res.njev),
+                    "t_converged": res.t_converged,
+                }
+            )
+            print(
+                f"{d:>4} {path:>6} {method:>6} {sec:>9.4f} s  nfev {res.nfev:>6} njev {res.njev:>4} "
+                f"t* = {res.t_converged:.0f}"
+            )
 
-    print("\nODE vs network, time to reach ‖u·U − Γ⁻¹‖/‖Γ⁻¹‖ ≤ 2% (network: SGD + averaging, default protocol)")
+    print(
+        "\nODE vs network, time to reach ‖u·U − Γ⁻¹‖/‖Γ⁻¹‖ ≤ 2% (network: SGD + averaging, default protocol)"
+    )
     speed = []
     for d in (5, 10):
         lam = np.diag(np.geomspace(0.5**0.5, 2**0.5, d))  # κ = 2, the quick profile's setting
@@ -84,15 +115,25 @@ def main():
         target = global_minimizer(lam, N)
         t_ode, _, res = timed(lambda: integrate_flow(lam, N, sigma, t_max=1e6, gap_tol=1e-10), 3)
         t0 = time.perf_counter()
-        net, _, info = train_to_minimum(lam, N, sigma_factor=1.0, lr_factor=1.0, batch=512, train_gap=1e-3,
-                                        average_steps=4000, seed=0)
+        net, _, info = train_to_minimum(
+            lam, N, sigma_factor=1.0, lr_factor=1.0, batch=512, train_gap=1e-3, average_steps=4000, seed=0
+        )
         t_net = time.perf_counter() - t0
         err = float(np.linalg.norm(net.V_avg - target) / np.linalg.norm(target))
-        speed.append({"d": d, "ode_seconds": t_ode, "network_seconds": t_net, "network_rel_error": err,
-                      "ode_rel_error": float(np.linalg.norm(res.V[-1] - target) / np.linalg.norm(target)),
-                      "speedup": t_net / t_ode})
-        print(f"  d={d:>3}: ODE {t_ode:.3f} s (error {speed[-1]['ode_rel_error']:.1e}), network {t_net:.1f} s "
-              f"(error {err:.3f}, {info['steps']} steps) -> ODE is {t_net / t_ode:.0f}x faster")
+        speed.append(
+            {
+                "d": d,
+                "ode_seconds": t_ode,
+                "network_seconds": t_net,
+                "network_rel_error": err,
+                "ode_rel_error": float(np.linalg.norm(res.V[-1] - target) / np.linalg.norm(target)),
+                "speedup": t_net / t_ode,
+            }
+        )
+        print(
+            f"  d={d:>3}: ODE {t_ode:.3f} s (error {speed[-1]['ode_rel_error']:.1e}), network {t_net:.1f} s "
+            f"(error {err:.3f}, {info['steps']} steps) -> ODE is {t_net / t_ode:.0f}x faster"
+        )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"flow": rows, "stiff": stiff, "ode_vs_network": speed}, indent=1))

@@ -1,70 +1,221 @@
-"""Frozen, validated experiment configs and ``--set name=value`` overrides."""
+"""Frozen, validated configs and ``--set name=value`` overrides, nested configs included.
+
+A config is a frozen dataclass whose ``__post_init__`` validates every field with :func:`require`. A field
+may itself be a config (an experiment holds the real :class:`~simulations.induction_head.DataConfig` and
+:class:`~simulations.induction_head.TrainConfig`, never copies of their fields), and every leaf field is
+reachable from the command line by its dotted path (``data.K=128``) or, when no other field has the same
+name, by its bare name (``K=128``).
+"""
+
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import hashlib
+import json
+import math
+import re
+import types
 import typing
+from dataclasses import dataclass
 
 
 def require(condition: bool, field: str, rule: str) -> None:
-    """Raise ``ValueError("<field>: must <rule>")`` unless ``condition`` holds."""
+    """Raise ``ValueError("config field '<field>' must <rule>")`` unless ``condition`` holds."""
     if not condition:
         raise ValueError(f"config field {field!r} must {rule}")
 
 
-def _coerce(text: str, typ, field: str):
+def is_config(obj) -> bool:
+    """True for a dataclass instance or class (a config or a nested config)."""
+    return dataclasses.is_dataclass(obj)
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One leaf field of a config: its dotted ``path``, type, current value and help text."""
+
+    path: str
+    type: object
+    value: object
+    help: str
+
+    @property
+    def name(self) -> str:
+        return self.path.rpartition(".")[2]
+
+    @property
+    def type_name(self) -> str:
+        return _type_name(self.type)
+
+
+def _type_name(typ) -> str:
     origin = typing.get_origin(typ)
     if origin is tuple:
-        (inner, *_rest) = typing.get_args(typ)
+        return f"list of {_type_name(typing.get_args(typ)[0])}"
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        return f"{_type_name(args[0])} or none"
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in typing.get_args(typ))
+    return getattr(typ, "__name__", str(typ))
+
+
+def field_help(cls) -> dict[str, str]:
+    """Help text of each field, read from the numpydoc ``Attributes`` section of the class docstring.
+
+    A line ``name : type`` (or ``name1, name2 : type``) starts an entry; the indented lines below it are its
+    help.
+    """
+    doc = cls.__doc__ or ""
+    out, current = {}, []
+    for line in doc.splitlines():
+        m = re.match(r"^\s{0,8}([A-Za-z_][\w, ]*?)\s:\s(.*)$", line)
+        if m:
+            current = [n.strip() for n in m.group(1).split(",")]
+            for n in current:
+                out[n] = ""
+        elif current and line.strip() and line.startswith(" " * 8):
+            for n in current:
+                out[n] = (out[n] + " " + line.strip()).strip()
+        elif not line.strip():
+            current = []
+    return out
+
+
+def leaf_fields(config, prefix: str = "") -> list[FieldInfo]:
+    """Every leaf field of ``config`` (nested configs expanded), in declaration order."""
+    hints = typing.get_type_hints(type(config))
+    docs = field_help(type(config))
+    out = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if is_config(value) and not isinstance(value, type):
+            out += leaf_fields(value, f"{prefix}{f.name}.")
+        else:
+            out.append(FieldInfo(f"{prefix}{f.name}", hints[f.name], value, docs.get(f.name, "")))
+    return out
+
+
+def _has_path(config, path: str) -> bool:
+    obj = config
+    for part in path.split("."):
+        if not is_config(obj) or part not in {f.name for f in dataclasses.fields(obj)}:
+            return False
+        obj = getattr(obj, part)
+    return True
+
+
+def resolve(config, name: str) -> str:
+    """The dotted path of field ``name``: a dotted path (to a leaf or to a nested config), or a bare name
+    that only one leaf field has."""
+    paths = [f.path for f in leaf_fields(config)]
+    if name in paths or _has_path(config, name):
+        return name
+    matches = [p for p in paths if p.rpartition(".")[2] == name]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise ValueError(f"config field {name!r} is ambiguous: write one of {', '.join(matches)}")
+    close = difflib.get_close_matches(name, paths + [p.rpartition(".")[2] for p in paths], n=3)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(f"unknown config field {name!r}{hint} (fields: {', '.join(paths)})")
+
+
+def coerce(text: str, typ, field: str):
+    """Parse the command-line string ``text`` as a value of type ``typ`` for ``field`` (or raise)."""
+    origin = typing.get_origin(typ)
+    if origin is tuple:
+        inner = typing.get_args(typ)[0]
         parts = [p for p in text.replace(" ", "").split(",") if p]
-        return tuple(_coerce(p, inner, field) for p in parts)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return tuple(coerce(p, inner, field) for p in parts)
+    if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(typ) if a is not type(None)]
         if text.lower() in ("none", "null", ""):
             return None
-        return _coerce(text, args[0], field)
+        return coerce(text, args[0], field)
+    if origin is typing.Literal:
+        allowed = typing.get_args(typ)
+        if text not in allowed:
+            raise ValueError(
+                f"config field {field!r} must be one of {', '.join(map(repr, allowed))}, got {text!r}"
+            )
+        return text
     try:
         if typ is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
+            low = text.lower()
+            if low in ("1", "true", "yes", "on"):
                 return True
-            if text.lower() in ("0", "false", "no", "off"):
+            if low in ("0", "false", "no", "off"):
                 return False
             raise ValueError
         if typ is int:
             return int(text)
         if typ is float:
-            return float(text)
+            v = float(text)
+            if not math.isfinite(v):
+                raise ValueError(f"config field {field!r} must be a finite number, got {text!r}")
+            return v
         return typ(text)
-    except ValueError:
-        raise ValueError(f"config field {field!r} expects {getattr(typ, '__name__', typ)}, got {text!r}") from None
+    except ValueError as exc:
+        if "finite" in str(exc):
+            raise
+        raise ValueError(f"config field {field!r} expects {_type_name(typ)}, got {text!r}") from None
+
+
+def replace_path(config, path: str, value):
+    """A copy of ``config`` with the leaf at dotted ``path`` set to ``value`` (validated again)."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        return dataclasses.replace(config, **{head: value})
+    return dataclasses.replace(config, **{head: replace_path(getattr(config, head), rest, value)})
 
 
 def with_overrides(config, pairs: typing.Iterable[str]):
-    """Return a copy of ``config`` with ``name=value`` strings applied (validated again)."""
-    hints = typing.get_type_hints(type(config))
-    names = {f.name for f in dataclasses.fields(config)}
-    changes = {}
+    """Return a copy of ``config`` with ``name=value`` strings applied (each validated by its config)."""
+    types_ = {f.path: f.type for f in leaf_fields(config)}
     for pair in pairs:
         if "=" not in pair:
             raise ValueError(f"--set expects name=value, got {pair!r}")
         name, value = pair.split("=", 1)
-        name = name.strip()
-        if name not in names:
-            raise ValueError(f"unknown config field {name!r}; fields: {', '.join(sorted(names))}")
-        changes[name] = _coerce(value.strip(), hints[name], name)
-    return dataclasses.replace(config, **changes)
+        path = resolve(config, name.strip())
+        config = replace_path(config, path, coerce(value.strip(), types_[path], path))
+    return config
 
 
 def to_dict(config) -> dict:
-    """JSON-ready dict of a config (tuples become lists)."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+    """JSON-ready nested dict of a config (tuples become lists)."""
+
+    def plain(v):
+        if isinstance(v, tuple):
+            return [plain(x) for x in v]
+        return v
+
+    out = {}
+    for f in dataclasses.fields(config):
+        v = getattr(config, f.name)
+        out[f.name] = to_dict(v) if is_config(v) else plain(v)
+    return out
 
 
 def from_dict(cls, data: dict):
-    """Rebuild a config from :func:`to_dict` output."""
+    """Rebuild a config of class ``cls`` from :func:`to_dict` output (missing fields keep their defaults)."""
     hints = typing.get_type_hints(cls)
     kw = {}
     for f in dataclasses.fields(cls):
-        if f.name in data:
-            v = data[f.name]
-            kw[f.name] = tuple(v) if typing.get_origin(hints[f.name]) is tuple and v is not None else v
+        if f.name not in data:
+            continue
+        v, typ = data[f.name], hints[f.name]
+        if dataclasses.is_dataclass(typ):
+            v = from_dict(typ, v)
+        elif typing.get_origin(typ) is tuple and v is not None:
+            v = tuple(v)
+        kw[f.name] = v
     return cls(**kw)
+
+
+def fingerprint(config, *, ignore: typing.Iterable[str] = ()) -> str:
+    """A 16-hex-digit digest of a config's fields (those in ``ignore`` left out): equal configs, equal
+    digests."""
+    data = {k: v for k, v in to_dict(config).items() if k not in set(ignore)}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

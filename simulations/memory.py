@@ -9,6 +9,7 @@ loop, but 450–500 in a loop over one fixed batch, where the step took 8.8 ms i
 256 MiB makes every step reuse the previous step's memory (0 faults a step, whatever ran before). The
 process keeps up to 256 MiB of freed heap; nothing is computed differently.
 """
+
 from __future__ import annotations
 
 import ctypes

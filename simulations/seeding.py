@@ -1,4 +1,5 @@
 """Random streams derived from one seed: a batch is a function of (seed, step) only."""
+
 from __future__ import annotations
 
 import zlib

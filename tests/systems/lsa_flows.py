@@ -5,6 +5,7 @@ so z = v² obeys the logistic equation dz/dt = 2√d b z − 2 d c z², b = λ²
 z(t) = z∞ / (1 + (z∞/z0 − 1) e^{−2√d b t}), z∞ = b/(√d c), z0 = σ²/d, and u·U = √d z I → (b/c) I = Γ⁻¹.
 d = 1 is the same formula.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
-r"""Three nested logits averaged over sampled contexts: finite D, ε and B (spec induction_head §6, extensions).
+r"""Three nested logits averaged over sampled contexts: finite D, ε and B (docs/induction_head.md §6,
+extensions).
 
 The idealised model (:mod:`.nested_logits`) assumes orthonormal items and one copy of the target's class.
 Here the same three levels act on sampled contexts. For context ``s`` with item overlaps
@@ -16,14 +17,16 @@ label, so the plateau sits near B/N. The gradient is written by hand (chain rule
 derived in docs/induction_head.md) and checked against finite differences and against the sympy gradient of
 the idealised model.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
-from .nested_logits import PARAMS, NestedLogitTrajectory
+from ..ode import event, event_time, integrate
+from ..validation import as_count, as_open_unit, as_positive
+from .nested_logits import PARAMS, NestedLogitTrajectory, initial_params
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,7 @@ class SampledContexts:
             raise ValueError(f"context_labels must have the overlaps' shape {g.shape}, got {lab.shape}")
         if y.shape != g.shape[:1]:
             raise ValueError(f"target must have shape ({g.shape[0]},), got {y.shape}")
-        if isinstance(self.L, bool) or int(self.L) != self.L or self.L < 2:
-            raise ValueError(f"L must be an integer >= 2, got {self.L!r}")
+        object.__setattr__(self, "L", as_count(self.L, "L", 2))
         for name, a in (("context_labels", lab), ("target", y)):
             if not np.issubdtype(a.dtype, np.integer) or a.min() < 0 or a.max() >= self.L:
                 raise ValueError(f"{name} must be integers in [0, L) = [0, {self.L})")
@@ -57,7 +59,7 @@ class SampledContexts:
         object.__setattr__(self, "target", y.astype(np.int64))
 
     @classmethod
-    def idealised(cls, N: int, L: int) -> "SampledContexts":
+    def idealised(cls, N: int, L: int) -> SampledContexts:
         """The single context of spec §6: overlap 1 with the first item, 0 elsewhere, labels 0..N−1."""
         g = np.zeros((1, N))
         g[0, 0] = 1.0
@@ -106,8 +108,16 @@ def finite_data_loss(theta, ctx: SampledContexts, *, grad: bool = False):
     return loss, p_right, np.array([d_beta1, d_alpha, d_xi])
 
 
-def integrate_finite_nested_logits(ctx: SampledContexts, init, t_max: float = 1e4, *, loss_tol: float | None = None,
-                                   level: float = 0.5, rtol: float = 1e-6, atol: float = 1e-9) -> NestedLogitTrajectory:
+def integrate_finite_nested_logits(
+    ctx: SampledContexts,
+    init,
+    t_max: float = 1e4,
+    *,
+    loss_tol: float | None = None,
+    level: float = 0.5,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+) -> NestedLogitTrajectory:
     """Gradient flow dθ/dt = −∇ℒ(θ) of the context-averaged model (LSODA, finite-difference Jacobian).
 
     Parameters
@@ -127,34 +137,29 @@ def integrate_finite_nested_logits(ctx: SampledContexts, init, t_max: float = 1e
     -------
     NestedLogitTrajectory
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level!r}")
-    if not np.isfinite(t_max) or t_max <= 0:
-        raise ValueError(f"t_max must be a finite number > 0, got {t_max!r}")
-    y0 = np.full(3, float(init)) if np.ndim(init) == 0 else np.asarray(init, float)
-    if y0.shape != (3,) or not np.all(np.isfinite(y0)):
-        raise ValueError("init must be a finite number or a sequence of 3 numbers (beta1, alpha, xi)")
-
-    def rhs(t, th):
-        return -finite_data_loss(th, ctx, grad=True)[2]
-
-    def half(t, th):
-        return finite_data_loss(th, ctx)[1] - level
-    half.direction = 1
-    events = [half]
+    if not isinstance(ctx, SampledContexts):
+        raise ValueError(f"ctx must be a SampledContexts, got {type(ctx).__name__}")
+    level = as_open_unit(level, "level")
+    t_max = as_positive(t_max, "t_max")
+    y0 = initial_params(init, 3)
+    events = [event(lambda t, th: finite_data_loss(th, ctx)[1] - level, direction=1)]
     if loss_tol is not None:
-        def done(t, th):
-            return finite_data_loss(th, ctx)[0] - loss_tol
-        done.terminal = True
-        done.direction = -1
-        events.append(done)
-    sol = solve_ivp(rhs, (0.0, float(t_max)), y0, method="LSODA", rtol=rtol, atol=atol, events=events)
-    if sol.status < 0:
-        raise RuntimeError(f"solve_ivp failed at t = {sol.t[-1]:g}: {sol.message}")
+        loss_tol = as_positive(loss_tol, "loss_tol")
+        events.append(
+            event(lambda t, th: finite_data_loss(th, ctx)[0] - loss_tol, terminal=True, direction=-1)
+        )
+    sol = integrate(
+        f"finite-data nested-logit flow ({ctx.overlaps.shape[0]} contexts)",
+        lambda t, th: -finite_data_loss(th, ctx, grad=True)[2],
+        t_max,
+        y0,
+        method="LSODA",
+        events=events,
+        rtol=rtol,
+        atol=atol,
+    )
     Y = sol.y.T
-    if not np.all(np.isfinite(Y)):
-        raise FloatingPointError(f"finite-data nested-logit flow blew up before t = {sol.t[-1]:g}")
     vals = np.array([finite_data_loss(th, ctx) for th in Y])
-    t_half = float(sol.t_events[0][0]) if len(sol.t_events[0]) else None
-    t_conv = float(sol.t_events[1][0]) if loss_tol is not None and len(sol.t_events[1]) else None
-    return NestedLogitTrajectory(sol.t, Y, vals[:, 1], vals[:, 0], PARAMS[3], t_half, t_conv, sol.nfev)
+    return NestedLogitTrajectory(
+        sol.t, Y, vals[:, 1], vals[:, 0], PARAMS[3], event_time(sol, 0), event_time(sol, 1), sol.nfev
+    )

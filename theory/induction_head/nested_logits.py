@@ -7,6 +7,7 @@ r"""Three nested logits: the phenomenological model of abrupt in-context learnin
 Nesting depth (same construction, fewer levels): depth 2 fixes s = 1 (β₁ drops out); depth 1 also fixes
 p = 1, q = 0 (only ξ is learnt). The gradient and Hessian come from sympy (:func:`model`), lambdified.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,21 +15,42 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from scipy.integrate import solve_ivp
+
+from ..ode import event, event_time, integrate
+from ..validation import as_count, as_open_unit, as_positive
 
 PARAMS = {3: ("beta1", "alpha", "xi"), 2: ("alpha", "xi"), 1: ("xi",)}
 
 
+def check_labels(N, L) -> tuple[int, int]:
+    """(N, L) as integers with N >= 2 and L >= N, or a ValueError naming the argument."""
+    N = as_count(N, "N", 2)
+    L = as_count(L, "L", N)
+    return N, L
+
+
 def _check(N, L, depth):
-    if isinstance(N, bool) or int(N) != N or N < 2:
-        raise ValueError(f"N must be an integer >= 2, got {N!r}")
-    if isinstance(L, bool) or int(L) != L or L < N:
-        raise ValueError(f"L must be an integer >= N (= {N}), got {L!r}")
-    if depth not in PARAMS:
+    if isinstance(depth, bool) or depth not in PARAMS:
         raise ValueError(f"depth must be 1, 2 or 3, got {depth!r}")
+    return check_labels(N, L)
 
 
-@functools.lru_cache(maxsize=None)
+def initial_params(init, depth: int) -> np.ndarray:
+    """``init`` as a finite (depth,) float array: a number gives every parameter that value."""
+    y0 = np.full(depth, float(init)) if np.ndim(init) == 0 and not isinstance(init, bool) else None
+    if y0 is None:
+        try:
+            y0 = np.asarray(init, dtype=np.float64)
+        except (TypeError, ValueError):
+            y0 = np.full(0, 0.0)
+    if y0.shape != (depth,) or not np.all(np.isfinite(y0)):
+        raise ValueError(
+            f"init must be a finite number or a sequence of {depth} numbers for depth {depth}, got {init!r}"
+        )
+    return y0
+
+
+@functools.cache
 def model(depth: int = 3):
     """Symbolic loss, right-label probability, gradient and Hessian for a nesting depth, and their
     lambdified numpy versions.
@@ -58,10 +80,21 @@ def model(depth: int = 3):
     args = (*params, N, L)
     lam = functools.partial(sp.lambdify, args, modules="numpy", cse=True)
     scalar = functools.partial(sp.lambdify, args, modules="math", cse=True)  # fast on floats (the ODE)
-    return {"symbols": (params, N, L), "loss": loss, "p_right": p_right, "grad": grad, "hess": hess,
-            "f_loss": lam(loss), "f_p_right": lam(p_right), "f_grad": lam(grad), "f_hess": lam(hess),
-            "s_loss": scalar(loss), "s_p_right": scalar(p_right), "s_grad": scalar(grad),
-            "s_hess": scalar(hess.tolist())}
+    return {
+        "symbols": (params, N, L),
+        "loss": loss,
+        "p_right": p_right,
+        "grad": grad,
+        "hess": hess,
+        "f_loss": lam(loss),
+        "f_p_right": lam(p_right),
+        "f_grad": lam(grad),
+        "f_hess": lam(hess),
+        "s_loss": scalar(loss),
+        "s_p_right": scalar(p_right),
+        "s_grad": scalar(grad),
+        "s_hess": scalar(hess.tolist()),
+    }
 
 
 def nested_logit_loss(beta1, alpha, xi, N, L):
@@ -79,7 +112,8 @@ def origin_gradient(N, L) -> tuple:
 
 
 def origin_is_critical_iff_L_equals_N() -> bool:
-    """sympy: ∂ℒ/∂ξ(0) + (1/N − 1/L) simplifies to 0, the other two components vanish, so ∇ℒ(0) = 0 ⇔ L = N."""
+    """sympy: ∂ℒ/∂ξ(0) + (1/N − 1/L) simplifies to 0 and the other two components vanish, so ∇ℒ(0) = 0
+    ⇔ L = N."""
     m = model(3)
     (b1, a, x), N, L = m["symbols"]
     g0 = [sp.simplify(g.subs({b1: 0, a: 0, x: 0})) for g in m["grad"]]
@@ -108,9 +142,21 @@ class NestedLogitTrajectory:
         return self.params[:, self.names.index(name)]
 
 
-def integrate_nested_logits(N, L, init, t_max: float = 1e4, *, depth: int = 3, loss_tol: float = 1e-2,
-                            level: float = 0.5, rtol: float = 1e-8, atol: float = 1e-10, method: str = "LSODA",
-                            t_eval=None) -> NestedLogitTrajectory:
+def integrate_nested_logits(
+    N,
+    L,
+    init,
+    t_max: float = 1e4,
+    *,
+    depth: int = 3,
+    loss_tol: float = 1e-2,
+    level: float = 0.5,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    method: str = "LSODA",
+    t_eval=None,
+    frozen=(),
+) -> NestedLogitTrajectory:
     r"""Integrate dθ/dt = −∇ℒ(θ) from ``init`` (spec §6), LSODA with the sympy Hessian as Jacobian.
 
     Parameters
@@ -127,51 +173,51 @@ def integrate_nested_logits(N, L, init, t_max: float = 1e4, *, depth: int = 3, l
         Terminal event: stop when ℒ ≤ loss_tol (right-label probability ≥ e^{−loss_tol} ≈ 0.99 by default).
     level : float
         ``t_transition`` is the first time the right-label probability reaches ``level`` (default ½).
+    frozen : sequence of str
+        Parameters held at their initial value (their gradient is dropped): depth 3 with β₁ frozen at 0 is
+        depth 2 with the layer-1 weight s fixed at ½ instead of 1.
 
     Returns
     -------
     NestedLogitTrajectory
     """
-    _check(N, L, depth)
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level!r}")
-    if not np.isfinite(t_max) or t_max <= 0:
-        raise ValueError(f"t_max must be a finite number > 0, got {t_max!r}")
+    N, L = _check(N, L, depth)
+    level = as_open_unit(level, "level")
+    t_max = as_positive(t_max, "t_max")
+    loss_tol = as_positive(loss_tol, "loss_tol")
     m = model(depth)
     names = PARAMS[depth]
-    y0 = np.full(depth, float(init)) if np.ndim(init) == 0 else np.asarray(init, float)
-    if y0.shape != (depth,) or not np.all(np.isfinite(y0)):
-        raise ValueError(f"init must be a finite number or a sequence of {depth} numbers for depth {depth}")
+    if isinstance(frozen, str) or not set(frozen) <= set(names):
+        raise ValueError(f"frozen must be a sequence of parameter names from {names}, got {frozen!r}")
+    live = np.array([n not in frozen for n in names], dtype=float)
+    y0 = initial_params(init, depth)
     fg, fh, fl, fp = m["s_grad"], m["s_hess"], m["s_loss"], m["s_p_right"]
-    N, L = float(N), float(L)
+    N, L = float(N), float(L)  # the lambdified functions take floats
 
     def rhs(t, y):
-        return -np.array(fg(*y.tolist(), N, L))
+        return -live * np.array(fg(*y.tolist(), N, L))
 
     def jac(t, y):
-        return -np.array(fh(*y.tolist(), N, L))
+        return -live[:, None] * np.array(fh(*y.tolist(), N, L))
 
-    def half(t, y):
-        return fp(*y.tolist(), N, L) - level
-    half.direction = 1
-
-    def done(t, y):
-        return fl(*y.tolist(), N, L) - loss_tol
-    done.terminal = True
-    done.direction = -1
-
-    sol = solve_ivp(rhs, (0.0, float(t_max)), y0, method=method, jac=jac if method in ("LSODA", "BDF", "Radau") else None,
-                    rtol=rtol, atol=atol, events=[half, done], t_eval=t_eval)
-    if sol.status < 0:
-        raise RuntimeError(f"solve_ivp failed at t = {sol.t[-1]:g}: {sol.message}")
+    half = event(lambda t, y: fp(*y.tolist(), N, L) - level, direction=1)
+    done = event(lambda t, y: fl(*y.tolist(), N, L) - loss_tol, terminal=True, direction=-1)
+    sol = integrate(
+        f"nested-logit flow (depth {depth}, N = {N}, L = {L})",
+        rhs,
+        t_max,
+        y0,
+        method=method,
+        jac=jac,
+        events=[half, done],
+        rtol=rtol,
+        atol=atol,
+        t_eval=t_eval,
+    )
     Y = sol.y.T
-    if not np.all(np.isfinite(Y)):
-        raise FloatingPointError(f"nested-logit flow blew up before t = {sol.t[-1]:g}")
     pr = np.asarray(m["f_p_right"](*Y.T, N, L), dtype=float) * np.ones(len(sol.t))
     lo = np.asarray(m["f_loss"](*Y.T, N, L), dtype=float) * np.ones(len(sol.t))
-    t_half = float(sol.t_events[0][0]) if len(sol.t_events[0]) else None
-    t_conv = float(sol.t_events[1][0]) if len(sol.t_events[1]) else None
-    return NestedLogitTrajectory(sol.t, Y, pr, lo, names, t_half, t_conv, sol.nfev)
+    return NestedLogitTrajectory(sol.t, Y, pr, lo, names, event_time(sol, 0), event_time(sol, 1), sol.nfev)
 
 
 def progress_analogues(traj: NestedLogitTrajectory, N, L) -> dict[str, np.ndarray]:

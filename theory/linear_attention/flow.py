@@ -9,15 +9,16 @@ Two paths (docs/linear_attention.md, "Integrating the flow"):
 * ``path="dense"`` (reference): the d² + 1 equations dU/dt = −u²ΓΛUΛ + uΛ², du/dt = −u tr(ΓΛUΛUᵀ)
   + tr(Λ²Uᵀ), explicit DOP853, no assumption on the basis.
 """
+
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
-from .inputs import as_count, as_covariance, as_positive
+from ..ode import event, event_time, integrate
+from ..validation import as_count, as_covariance, as_positive
 from .moments import gamma
 from .random_cov import RandomDiagonalCovariance
 from .symbolic import mode_functions
@@ -73,14 +74,25 @@ class FlowResult:
 
 def default_theta(d: int) -> np.ndarray:
     """Θ = d^{-1/4} I, so that ΘΘᵀ = I/√d has unit Frobenius norm (spec §2)."""
-    return np.eye(d) * d ** -0.25
+    return np.eye(d) * d**-0.25
 
 
 def convergence_margin(cov, N, sigma) -> float:
-    """σ² ‖Γ‖_op √d; the paper's convergence condition is that this is < 2 (spec §2)."""
+    """σ² ‖Γ‖_op √d; the paper's convergence condition is that this is < 2 (Zhang et al., Theorem 4.1)."""
     lam = as_covariance(cov)
     s = as_positive(sigma, "sigma")
     return float(s**2 * np.linalg.norm(gamma(lam, N), 2) * np.sqrt(lam.shape[0]))
+
+
+def paper_sigma(cov, N, factor: float = 1.0) -> float:
+    """The initial scale σ with σ² ‖Γ‖_op √d = ``factor`` (:func:`convergence_margin` solved for σ).
+
+    The paper's convergence condition asks ``factor`` < 2; :func:`integrate_flow` uses ``factor`` = 1 when
+    no σ is given.
+    """
+    lam = as_covariance(cov)
+    f = as_positive(factor, "factor")
+    return float(np.sqrt(f / (np.linalg.norm(gamma(lam, N), 2) * np.sqrt(lam.shape[0]))))
 
 
 def pl_rate(cov, N, sigma, theta=None) -> float:
@@ -118,9 +130,21 @@ def _stored_indices(t, n_points):
     return idx
 
 
-def integrate_flow(cov, N, sigma, theta=None, t_max: float = 1e4, *, path: str = "eigen",
-                   gap_tol: float | None = 1e-10, rtol: float = 1e-10, atol: float = 1e-13,
-                   n_points: int = 200, method: str | None = None, t_eval=None) -> FlowResult:
+def integrate_flow(
+    cov,
+    N,
+    sigma=None,
+    theta=None,
+    t_max: float = 1e4,
+    *,
+    path: str = "eigen",
+    gap_tol: float | None = 1e-10,
+    rtol: float = 1e-10,
+    atol: float = 1e-13,
+    n_points: int = 200,
+    method: str | None = None,
+    t_eval=None,
+) -> FlowResult:
     r"""Integrate the reduced gradient flow from the paper's initialisation (spec §2, §6).
 
     u(0) = σ, U(0) = σ ΘΘᵀ. For a fixed covariance Λ:
@@ -134,9 +158,10 @@ def integrate_flow(cov, N, sigma, theta=None, t_max: float = 1e4, *, path: str =
         Λ, symmetric positive definite, or the law of a random diagonal Λ_τ.
     N : int
         Training prompt length, >= 1.
-    sigma : float
-        Initial scale σ > 0. A :class:`ConvergenceConditionWarning` is issued when
-        σ² ‖Γ‖_op √d >= 2 (fixed Λ only).
+    sigma : float, optional
+        Initial scale σ > 0; default :func:`paper_sigma` with factor 1 (σ² ‖Γ‖_op √d = 1, half the
+        paper's bound; for a random law, Γ of its mean diag(E λ)). A :class:`ConvergenceConditionWarning`
+        is issued when σ² ‖Γ‖_op √d >= 2 (fixed Λ only).
     theta : (d, k) array_like, optional
         Θ with ‖ΘΘᵀ‖_F = 1; default d^{-1/4} I.
     t_max : float
@@ -158,6 +183,8 @@ def integrate_flow(cov, N, sigma, theta=None, t_max: float = 1e4, *, path: str =
     FlowResult
     """
     N = as_count(N, "N")
+    if sigma is None:
+        sigma = paper_sigma(np.diag(cov.m1) if isinstance(cov, RandomDiagonalCovariance) else cov, N)
     sigma = as_positive(sigma, "sigma")
     t_max = as_positive(t_max, "t_max")
     if gap_tol is not None:
@@ -176,15 +203,24 @@ def integrate_flow(cov, N, sigma, theta=None, t_max: float = 1e4, *, path: str =
         b = cov.m2
         const = 0.5 * float(np.sum(cov.m1))
         minimizer = cov.minimizer(N)
-        dense_rhs_U = lambda u, U: -u**2 * C * U + u * np.diag(b)  # noqa: E731
-        dense_du = lambda u, U: -u * np.sum(C * U * U) + np.sum(b * np.diag(U))  # noqa: E731
+
+        def dense_rhs_U(u, U):
+            return -(u**2) * C * U + u * np.diag(b)
+
+        def dense_du(u, U):
+            return -u * np.sum(C * U * U) + np.sum(b * np.diag(U))
+
     else:
         lam = as_covariance(cov)
         d = lam.shape[0]
         margin = convergence_margin(lam, N, sigma)
         if margin >= 2:
-            warnings.warn(f"sigma={sigma:g} violates the convergence condition sigma^2 ||Gamma||_op "
-                          f"sqrt(d) < 2 (value {margin:.3g})", ConvergenceConditionWarning, stacklevel=2)
+            warnings.warn(
+                f"sigma={sigma:g} violates the convergence condition sigma^2 ||Gamma||_op "
+                f"sqrt(d) < 2 (value {margin:.3g})",
+                ConvergenceConditionWarning,
+                stacklevel=2,
+            )
         evals, Q = np.linalg.eigh(lam)
         g = (1 + 1 / N) * evals + evals.sum() / N
         C = (g * evals)[:, None] * evals[None, :]
@@ -194,32 +230,46 @@ def integrate_flow(cov, N, sigma, theta=None, t_max: float = 1e4, *, path: str =
         GL, lam2 = G @ lam, lam @ lam
         ginv = np.linalg.inv(G)
         minimizer = 0.5 * (ginv + ginv.T)
-        dense_rhs_U = lambda u, U: -u**2 * GL @ U @ lam + u * lam2  # noqa: E731
-        dense_du = lambda u, U: -u * np.trace(GL @ U @ lam @ U.T) + np.trace(lam2 @ U.T)  # noqa: E731
+
+        def dense_rhs_U(u, U):
+            return -(u**2) * GL @ U @ lam + u * lam2
+
+        def dense_du(u, U):
+            return -u * np.trace(GL @ U @ lam @ U.T) + np.trace(lam2 @ U.T)
 
     U0 = _initial_U(d, sigma, theta)
     min_loss = const - 0.5 * float(np.sum(b**2 / np.diag(C)))
     if path == "eigen":
         res = _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method or "LSODA", t_eval)
     else:
-        res = _integrate_dense(C, b, Q, dense_rhs_U, dense_du, sigma, U0, t_max, gap_tol, rtol, atol,
-                               method or "DOP853", t_eval)
+        res = _integrate_dense(
+            C, b, Q, dense_rhs_U, dense_du, sigma, U0, t_max, gap_tol, rtol, atol, method or "DOP853", t_eval
+        )
     t, u, gap, conserved, U_of, nfev, njev, t_conv = res
     idx = np.arange(len(t)) if t_eval is not None else _stored_indices(t, n_points)
     U_stored = np.stack([U_of(i) for i in idx])
     if not (np.all(np.isfinite(u)) and np.all(np.isfinite(U_stored))):
         raise FloatingPointError(f"the flow blew up (non-finite u or U) before t = {t[-1]:g}")
-    return FlowResult(t=t, u=u, loss=min_loss + gap, gap=gap, conserved=conserved, t_U=t[idx],
-                      U=U_stored, minimizer=minimizer, min_loss=min_loss, t_converged=t_conv,
-                      nfev=nfev, njev=njev, path=path, method=method or ("LSODA" if path == "eigen" else "DOP853"))
+    return FlowResult(
+        t=t,
+        u=u,
+        loss=min_loss + gap,
+        gap=gap,
+        conserved=conserved,
+        t_U=t[idx],
+        U=U_stored,
+        minimizer=minimizer,
+        min_loss=min_loss,
+        t_converged=t_conv,
+        nfev=nfev,
+        njev=njev,
+        path=path,
+        method=method or ("LSODA" if path == "eigen" else "DOP853"),
+    )
 
 
 def _gap_event(gap_fn, gap_tol):
-    def event(t, y):
-        return np.log(max(gap_fn(y), 1e-300)) - np.log(gap_tol)
-    event.terminal = True
-    event.direction = -1
-    return event
+    return event(lambda t, y: np.log(max(gap_fn(y), 1e-300)) - np.log(gap_tol), terminal=True, direction=-1)
 
 
 def _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method, t_eval):
@@ -233,49 +283,55 @@ def _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method, t_e
     c_off, v0_off = c_off[keep], v0_off[keep]
 
     def rhs(t, y):
-        u, v, tau = y[0], y[1:d + 1], y[d + 1]
+        u, v, tau = y[0], y[1 : d + 1], y[d + 1]
         gu, gv = f["grad_diag"](u, v, cd, b)
         du = -np.sum(gu) - np.sum(f["off_du"](u, tau, c_off, v0_off))
         return np.concatenate([[du], -gv, [u * u]])
 
     def jac(t, y):
-        u, v, tau = y[0], y[1:d + 1], y[d + 1]
+        u, v, tau = y[0], y[1 : d + 1], y[d + 1]
         huu, huv, hvv = f["hess_diag"](u, v, cd, b)
         J = np.zeros((d + 2, d + 2))
         J[0, 0] = -np.sum(huu * np.ones(d)) - np.sum(f["off_du_du"](u, tau, c_off, v0_off))
-        J[0, 1:d + 1] = -huv
+        J[0, 1 : d + 1] = -huv
         J[0, d + 1] = -np.sum(f["off_du_dtau"](u, tau, c_off, v0_off))
-        J[1:d + 1, 0] = -huv
+        J[1 : d + 1, 0] = -huv
         J[np.arange(1, d + 1), np.arange(1, d + 1)] = -hvv * np.ones(d)
         J[d + 1, 0] = 2 * u
         return J
 
     def gap_of(y):
-        u, v, tau = y[0], y[1:d + 1], y[d + 1]
+        u, v, tau = y[0], y[1 : d + 1], y[d + 1]
         return float(np.sum(f["gap_diag"](u, v, cd, b)) + np.sum(f["gap_off"](u, tau, c_off, v0_off)))
 
     y0 = np.concatenate([[sigma], np.diag(Ut0), [0.0]])
-    kw = {"jac": jac} if method in ("LSODA", "BDF", "Radau") else {}
-    events = [_gap_event(gap_of, gap_tol)] if gap_tol is not None else None
-    sol = solve_ivp(rhs, (0.0, t_max), y0, method=method, rtol=rtol, atol=atol, events=events, t_eval=t_eval,
-                    **kw)
-    if sol.status < 0:
-        raise RuntimeError(f"solve_ivp failed at t = {sol.t[-1]:g}: {sol.message}")
+    events = [_gap_event(gap_of, gap_tol)] if gap_tol is not None else ()
+    sol = integrate(
+        "LSA flow (eigenbasis)",
+        rhs,
+        t_max,
+        y0,
+        method=method,
+        jac=jac,
+        events=events,
+        rtol=rtol,
+        atol=atol,
+        t_eval=t_eval,
+    )
     Y = sol.y
     u = Y[0]
     gaps = np.array([gap_of(Y[:, k]) for k in range(Y.shape[1])])
     # ‖Ũ‖_F² = Σ v_i² + Σ_off v0² e^{−2cτ}
     off_sq = np.array([np.sum((v0_off * np.exp(-c_off * tau)) ** 2) for tau in Y[d + 1]])
-    conserved = u**2 - np.sum(Y[1:d + 1] ** 2, axis=0) - off_sq
+    conserved = u**2 - np.sum(Y[1 : d + 1] ** 2, axis=0) - off_sq
 
     def U_of(k):
         Ut = np.zeros((d, d))
-        Ut[off] = (Ut0[off] * np.exp(-C[off] * Y[d + 1, k]))
-        Ut[np.diag_indices(d)] = Y[1:d + 1, k]
+        Ut[off] = Ut0[off] * np.exp(-C[off] * Y[d + 1, k])
+        Ut[np.diag_indices(d)] = Y[1 : d + 1, k]
         return Q @ Ut @ Q.T
 
-    t_conv = float(sol.t_events[0][0]) if events and len(sol.t_events[0]) else None
-    return sol.t, u, gaps, conserved, U_of, sol.nfev, sol.njev, t_conv
+    return sol.t, u, gaps, conserved, U_of, sol.nfev, sol.njev, event_time(sol, 0)
 
 
 def _integrate_dense(C, b, Q, rhs_U, rhs_u, sigma, U0, t_max, gap_tol, rtol, atol, method, t_eval):
@@ -291,12 +347,20 @@ def _integrate_dense(C, b, Q, rhs_U, rhs_u, sigma, U0, t_max, gap_tol, rtol, ato
         return 0.5 * float(np.sum(C * delta * delta))
 
     y0 = np.concatenate([[sigma], U0.ravel()])
-    events = [_gap_event(gap_of, gap_tol)] if gap_tol is not None else None
-    sol = solve_ivp(rhs, (0.0, t_max), y0, method=method, rtol=rtol, atol=atol, events=events, t_eval=t_eval)
-    if sol.status < 0:
-        raise RuntimeError(f"solve_ivp failed at t = {sol.t[-1]:g}: {sol.message}")
+    events = [_gap_event(gap_of, gap_tol)] if gap_tol is not None else ()
+    sol = integrate(
+        "LSA flow (dense)", rhs, t_max, y0, method=method, events=events, rtol=rtol, atol=atol, t_eval=t_eval
+    )
     Y = sol.y
     gaps = np.array([gap_of(Y[:, k]) for k in range(Y.shape[1])])
     conserved = Y[0] ** 2 - np.sum(Y[1:] ** 2, axis=0)
-    t_conv = float(sol.t_events[0][0]) if events and len(sol.t_events[0]) else None
-    return sol.t, Y[0], gaps, conserved, lambda k: Y[1:, k].reshape(d, d), sol.nfev, sol.njev, t_conv
+    return (
+        sol.t,
+        Y[0],
+        gaps,
+        conserved,
+        lambda k: Y[1:, k].reshape(d, d),
+        sol.nfev,
+        sol.njev,
+        event_time(sol, 0),
+    )

@@ -3,11 +3,12 @@
 Spec: ``shared/spec/linear_attention.md`` §2–3 (docs/linear_attention.md, "Reduced loss").
 All functions take the *training* covariate covariance Λ (``cov``) and prompt length N.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from .inputs import as_count, as_covariance, as_matrix
+from ..validation import as_count, as_covariance, as_matrix
 
 
 def gamma(cov, N) -> np.ndarray:
@@ -94,8 +95,9 @@ def population_loss(u, U, cov, N) -> float:
     lam = as_covariance(cov)
     u, U = _uU(u, U, lam.shape[0])
     g = gamma(lam, N)
-    return float(0.5 * u**2 * np.trace(g @ lam @ U @ lam @ U.T) - u * np.trace(lam @ lam @ U.T)
-                 + 0.5 * np.trace(lam))
+    return float(
+        0.5 * u**2 * np.trace(g @ lam @ U @ lam @ U.T) - u * np.trace(lam @ lam @ U.T) + 0.5 * np.trace(lam)
+    )
 
 
 def population_loss_grad(u, U, cov, N) -> tuple[float, np.ndarray]:

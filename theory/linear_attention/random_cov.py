@@ -4,13 +4,14 @@ With diagonal Λ_τ the expected flow is elementwise (docs/linear_attention.md, 
 E[Γ_τ Λ_τ U Λ_τ]_ij = C_ij U_ij with C = (1 + 1/N) P + T/N, P_ij = E[λ_i² λ_j], T_ij = E[λ_i λ_j Σ_k λ_k],
 and E[Λ_τ²] = diag(m2).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from .inputs import as_count, as_positive
+from ..validation import as_count, as_positive
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class RandomDiagonalCovariance:
         return self.m1.shape[0]
 
     @classmethod
-    def from_samples(cls, samples) -> "RandomDiagonalCovariance":
+    def from_samples(cls, samples) -> RandomDiagonalCovariance:
         """Monte Carlo moments from an (n, d) array of positive diagonal entries."""
         lam = np.asarray(samples, dtype=np.float64)
         if lam.ndim != 2 or lam.shape[0] < 2:
@@ -51,7 +52,7 @@ class RandomDiagonalCovariance:
         return cls(P, T, lam.mean(0), (lam**2).mean(0), (lam**3).mean(0))
 
     @classmethod
-    def iid(cls, d: int, m1: float, m2: float, m3: float) -> "RandomDiagonalCovariance":
+    def iid(cls, d: int, m1: float, m2: float, m3: float) -> RandomDiagonalCovariance:
         """Exact moments for iid entries with raw moments m1, m2, m3."""
         d = as_count(d, "d")
         for name, v in (("m1", m1), ("m2", m2), ("m3", m3)):
@@ -60,11 +61,14 @@ class RandomDiagonalCovariance:
         P = np.where(eye > 0, m3, m2 * m1)
         # i = j: E[λ_i² Σ_k λ_k] = m3 + (d−1) m2 m1; i ≠ j: 2 m1 m2 + (d−2) m1³
         T = np.where(eye > 0, m3 + (d - 1) * m2 * m1, 2 * m1 * m2 + (d - 2) * m1**3)
-        full = lambda v: np.full(d, float(v))  # noqa: E731
+
+        def full(v):
+            return np.full(d, float(v))
+
         return cls(P.astype(float), T.astype(float), full(m1), full(m2), full(m3))
 
     @classmethod
-    def exponential(cls, d: int, scale: float = 1.0) -> "RandomDiagonalCovariance":
+    def exponential(cls, d: int, scale: float = 1.0) -> RandomDiagonalCovariance:
         """Entries iid Exp(mean = scale): m_k = k! scale^k (the paper's Exp(1) example)."""
         s = as_positive(scale, "scale")
         return cls.iid(d, s, 2 * s**2, 6 * s**3)

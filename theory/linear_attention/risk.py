@@ -2,11 +2,12 @@ r"""Closed-form predictor and exact prediction risk (spec §3–5).
 
 The trained LSA predicts ŷ = x_qᵀ V ĥ_M, ĥ_M = (1/M) Σ_{i≤M} y_i x_i, with V = Γ⁻¹ at the global minimum.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from .inputs import as_count, as_covariance, as_matrix, as_nonnegative, as_psd
+from ..validation import as_count, as_covariance, as_matrix, as_nonnegative, as_psd
 from .moments import global_minimizer
 
 
@@ -43,19 +44,31 @@ def predict(V, X, y, x_query) -> np.ndarray:
     return np.einsum("...d,de,...e->...", xq, V, h)
 
 
-def test_risk(V, M, *, test_cov, query_cov=None, task_cov=None, noise_var=0.0,
-              target_noise=False) -> float:
-    r"""Exact risk E(ŷ − wᵀx_q)² of ŷ = x_qᵀ V ĥ_M at finite M under every shift (spec §4).
+def _lengths(M) -> np.ndarray:
+    """Prompt lengths as an array of 1/M (0 for M = inf); each M an integer >= 1 or inf."""
+    arr = np.atleast_1d(np.asarray(M, dtype=object))
+    inv = []
+    for m in arr.ravel():
+        if isinstance(m, (float, np.floating)) and np.isinf(m) and m > 0:
+            inv.append(0.0)
+        else:
+            inv.append(1.0 / as_count(m, "M"))
+    return np.array(inv).reshape(arr.shape)
+
+
+def test_risk(V, M, *, test_cov, query_cov=None, task_cov=None, noise_var=0.0, target_noise=False):
+    r"""Exact risk E(ŷ − wᵀx_q)² of ŷ = x_qᵀ V ĥ_M at finite M under every shift
+    (docs/linear_attention.md §4).
 
     R = tr(W [(1 + 1/M) S A S + (1/M) tr(AS) S − S Vᵀ Q − Q V S + Q]) + (s²/M) tr(AS),  A = Vᵀ Q V,
-    plus s² if the target carries its own label noise.
+    plus s² if the target carries its own label noise. R is affine in 1/M; M = inf gives the limit.
 
     Parameters
     ----------
-    V : (d, d) array_like
-        Predictor matrix (Γ⁻¹ of the training distribution after training).
-    M : int
-        Test prompt length, >= 1.
+    V : (d, d) or (..., d, d) array_like
+        Predictor matrix (Γ⁻¹ of the training distribution after training), or a stack of them.
+    M : int, inf, or sequence of them
+        Test prompt length(s), each >= 1 (or ``numpy.inf`` for the M → ∞ limit).
     test_cov : (d, d) array_like
         S, covariance of the prompt covariates x_i (positive definite).
     query_cov : (d, d) array_like, optional
@@ -69,19 +82,30 @@ def test_risk(V, M, *, test_cov, query_cov=None, task_cov=None, noise_var=0.0,
 
     Returns
     -------
-    float
+    float for one V and one M; else an array of shape V.shape[:-2] + shape of M.
     """
     S = as_covariance(test_cov, "test_cov")
     d = S.shape[0]
-    V = as_matrix(V, "V", (d, d))
-    M = as_count(M, "M")
+    Vs = np.asarray(V, dtype=np.float64) if not isinstance(V, bool) else None
+    if Vs is None or Vs.ndim < 2 or Vs.shape[-2:] != (d, d) or not np.all(np.isfinite(Vs)):
+        raise ValueError(f"V must be a finite (d, d) matrix or a stack (..., d, d) with d = {d}")
+    inv_M = _lengths(M)
     Q = S if query_cov is None else as_psd(query_cov, "query_cov", d)
     W = np.eye(d) if task_cov is None else as_psd(task_cov, "task_cov", d)
     s2 = as_nonnegative(noise_var, "noise_var")
-    A = V.T @ Q @ V
-    tAS = np.trace(A @ S)
-    inner = (1 + 1 / M) * S @ A @ S + tAS / M * S - S @ V.T @ Q - Q @ V @ S + Q
-    return float(np.trace(W @ inner) + s2 / M * tAS + (s2 if target_noise else 0.0))
+    if not isinstance(target_noise, (bool, np.bool_)):
+        raise ValueError(f"target_noise must be True or False, got {target_noise!r}")
+    Vt = np.swapaxes(Vs, -1, -2)
+    A = Vt @ Q @ Vs
+    tAS = np.einsum("...ij,ji->...", A, S)
+    SAS = S @ A @ S
+    base = np.einsum("ij,...ji->...", W, SAS - S @ Vt @ Q - Q @ Vs @ S + Q) + (s2 if target_noise else 0.0)
+    coef = np.einsum("ij,...ji->...", W, SAS) + tAS * np.trace(W @ S) + s2 * tAS
+    R = base[..., None] + coef[..., None] * inv_M.ravel()
+    R = R.reshape(Vs.shape[:-2] + inv_M.shape)
+    if Vs.ndim == 2 and np.ndim(M) == 0:
+        return float(R.ravel()[0])
+    return R
 
 
 def isotropic_risk(d, N, M) -> float:
@@ -111,7 +135,10 @@ def theorem42_decomposition(cov, N, M, *, a, Sigma, best_linear_error=0.0) -> di
     N = as_count(N, "N")
     ginv2 = np.linalg.matrix_power(global_minimizer(lam, N), 2)
     t = np.trace(lam)
-    norm = lambda B: float(a @ B @ a)  # noqa: E731
+
+    def norm(B):
+        return float(a @ B @ a)
+
     variance = float(np.trace(Sigma @ ginv2 @ lam)) / M
     bias = (norm(ginv2 @ lam @ lam @ lam) + 2 * t * norm(ginv2 @ lam @ lam) + t**2 * norm(ginv2 @ lam)) / N**2
     best = as_nonnegative(best_linear_error, "best_linear_error")
@@ -126,4 +153,3 @@ def risk_bound(cov, N, M) -> float:
     ev = np.linalg.eigvalsh(lam)
     t = ev.sum()
     return float((d + 1) * t / M + (1 + 2 * d + d**2 * ev[-1] / ev[0]) * t / N**2)
-

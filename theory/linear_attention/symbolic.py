@@ -17,6 +17,7 @@ What is derived here (docs/linear_attention.md follows the same steps):
    equals x_qᵀ Γ⁻¹ (1/M) Σ y_i x_i.
 7. :func:`risk_expr` — the exact finite-M risk of spec §4 from Isserlis, for symbolic V, S, Q, W, s², M.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,9 +55,13 @@ def gaussian_fourth_moment(cov: sp.Matrix, A: sp.Matrix) -> sp.Matrix:
     d = cov.shape[0]
     out = sp.zeros(d, d)
     for i, j in itertools.product(range(d), repeat=2):
-        out[i, j] = sp.expand(sum(A[k, l] * (cov[i, k] * cov[l, j] + cov[i, l] * cov[k, j]
-                                             + cov[i, j] * cov[k, l])
-                                  for k in range(d) for l in range(d)))
+        out[i, j] = sp.expand(
+            sum(
+                A[k, m] * (cov[i, k] * cov[m, j] + cov[i, m] * cov[k, j] + cov[i, j] * cov[k, m])
+                for k in range(d)
+                for m in range(d)
+            )
+        )
     return out
 
 
@@ -72,7 +77,7 @@ def gamma_expr(cov: sp.Matrix, N) -> sp.Matrix:
 
 
 # --------------------------------------------------------------------------- loss and minimiser
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def population_loss_expr(d: int = 2, diagonal: bool = True):
     r"""Derive the reduced population loss L(u, U) (spec §2) symbolically.
 
@@ -98,12 +103,15 @@ def check_loss_matches_spec(d: int = 2, diagonal: bool = False) -> bool:
     """True iff the derived loss equals the spec's ½u² tr(ΓΛUΛUᵀ) − u tr(Λ²Uᵀ) + ½ tr Λ."""
     L, u, U, cov, N = population_loss_expr(d, diagonal)
     g = gamma_expr(cov, N)
-    spec = (sp.Rational(1, 2) * u**2 * (g * cov * U * cov * U.T).trace()
-            - u * (cov * cov * U.T).trace() + sp.Rational(1, 2) * cov.trace())
+    spec = (
+        sp.Rational(1, 2) * u**2 * (g * cov * U * cov * U.T).trace()
+        - u * (cov * cov * U.T).trace()
+        + sp.Rational(1, 2) * cov.trace()
+    )
     return sp.simplify(sp.expand(L - spec)) == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def derive_minimizer(d: int = 2, diagonal: bool = True) -> tuple[sp.Matrix, sp.Matrix, object]:
     r"""Solve ∂L/∂V = 0 for V = u·U, the loss being a quadratic in V (spec §3).
 
@@ -172,7 +180,7 @@ def mode_decomposition(d: int = 3) -> bool:
     ell_diag, ell_off, _ = mode_losses()
     lam = [cov[i, i] for i in range(d)]
     t = sum(lam)
-    g = [(1 + sp.Integer(1) / N) * l + t / N for l in lam]
+    g = [(1 + sp.Integer(1) / N) * lam_i + t / N for lam_i in lam]
     total = sp.Rational(1, 2) * t
     for i in range(d):
         for j in range(d):
@@ -199,7 +207,7 @@ def off_diagonal_decay_holds() -> bool:
     return sp.simplify(dvdt - rhs) == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mode_functions() -> dict:
     r"""Lambdified numpy functions for the eigenbasis flow (docs/linear_attention.md, "Fast path").
 
@@ -254,7 +262,7 @@ def derive_predictor(d: int = 2, M: int = 3) -> bool:
 
 
 # --------------------------------------------------------------------------- risk
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def risk_expr(d: int = 2):
     r"""Exact finite-M risk E(x_qᵀ V ĥ_M − wᵀx_q)² (spec §4), derived from Isserlis.
 

@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from theory.induction_head import (SampledContexts, finite_data_loss, integrate_finite_nested_logits,
-                                   integrate_nested_logits, model, nested_logit_loss)
+from theory.induction_head import (
+    SampledContexts,
+    finite_data_loss,
+    integrate_finite_nested_logits,
+    integrate_nested_logits,
+    model,
+    nested_logit_loss,
+)
 
 
 def _random_contexts(rng, S=50, N=4, L=9, D=20, eps=0.3, B=2):
@@ -10,12 +16,16 @@ def _random_contexts(rng, S=50, N=4, L=9, D=20, eps=0.3, B=2):
     m = N // B
     mu = rng.normal(size=(S, m, D)) / np.sqrt(D)
     slots = np.array([rng.permutation(np.repeat(np.arange(m), B)) for _ in range(S)])
-    item = lambda means: (means + eps * rng.normal(size=means.shape) / np.sqrt(D)) / np.sqrt(1 + eps**2)  # noqa: E731
+
+    def item(means):
+        return (means + eps * rng.normal(size=means.shape) / np.sqrt(D)) / np.sqrt(1 + eps**2)
+
     x = item(np.take_along_axis(mu, slots[:, :, None], axis=1))
     xq = item(mu[:, 0])
     labels = np.array([rng.choice(L, m, replace=False) for _ in range(S)])
-    return SampledContexts(np.einsum("snd,sd->sn", x, xq), np.take_along_axis(labels, slots, axis=1),
-                           labels[:, 0], L)
+    return SampledContexts(
+        np.einsum("snd,sd->sn", x, xq), np.take_along_axis(labels, slots, axis=1), labels[:, 0], L
+    )
 
 
 @pytest.mark.parametrize("theta", [(0.0, 0.0, 0.0), (0.4, -1.3, 2.5), (-2.0, 6.0, 9.0)])
@@ -54,8 +64,12 @@ def test_plateau_is_near_B_over_N_and_more_noise_delays_the_transition():
     ctx = _random_contexts(rng, S=400, N=4, L=16, D=64, eps=0.1, B=2)
     _, p_plateau = finite_data_loss((0.0, 0.0, 60.0), ctx)
     assert p_plateau == pytest.approx(0.5, abs=1e-6)  # two of the four context labels are right: ties
-    clean = integrate_finite_nested_logits(_random_contexts(np.random.default_rng(2), S=400, B=1, eps=0.0, D=64), 0.0, 1e4)
-    noisy = integrate_finite_nested_logits(_random_contexts(np.random.default_rng(2), S=400, B=1, eps=1.0, D=64), 0.0, 1e4)
+    clean = integrate_finite_nested_logits(
+        _random_contexts(np.random.default_rng(2), S=400, B=1, eps=0.0, D=64), 0.0, 1e4
+    )
+    noisy = integrate_finite_nested_logits(
+        _random_contexts(np.random.default_rng(2), S=400, B=1, eps=1.0, D=64), 0.0, 1e4
+    )
     assert clean.t_transition is not None and noisy.t_transition is not None
     # ε = 1 halves the matching overlap (1/(1 + ε²)), which halves α's and β₁'s drive: the flow measured
     # 1.68× slower at these settings; 1.2× leaves room for the sampled cross-overlaps

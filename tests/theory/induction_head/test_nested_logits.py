@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from theory.induction_head import (growth_order, integrate_nested_logits, model, nested_logit_loss,
-                                   origin_gradient, origin_is_critical_iff_L_equals_N)
+from theory.induction_head import (
+    growth_order,
+    integrate_nested_logits,
+    model,
+    nested_logit_loss,
+    origin_gradient,
+    origin_is_critical_iff_L_equals_N,
+)
 
 
 def test_loss_matches_its_definition():
@@ -55,18 +61,45 @@ def test_L_equals_N_stalls_from_the_symmetric_start_but_not_from_a_broken_one():
     assert tr.t_transition is not None
 
 
-def test_plateau_grows_with_nesting_depth():
-    t = [integrate_nested_logits(8, 32, 0.0, t_max=1e5, depth=d).t_transition for d in (1, 2, 3)]
-    assert t[0] < t[1] < t[2]
+@pytest.mark.parametrize("N, L", [(2, 2), (4, 16), (8, 32), (3, 100)])
+def test_depth_one_has_the_closed_form_transition_time(N, L):
+    """Depth 1: ℒ = −ξ + log(e^ξ + L − 1), so (e^ξ + L − 1) dξ = (L − 1) dt, e^ξ + (L − 1)ξ = (L − 1)t + 1,
+    and P(right) = ½ at e^ξ = L − 1: t½ = log(L − 1) + (L − 2)/(L − 1) (independent of N)."""
+    t = integrate_nested_logits(N, L, 0.0, t_max=1e3, depth=1, loss_tol=1e-3).t_transition
+    if L == 2:
+        assert t == pytest.approx(0.0, abs=1e-9) or t is None  # P(right) starts at ½
+        return
+    assert t == pytest.approx(np.log(L - 1) + (L - 2) / (L - 1), rel=1e-6)
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"N": 1}, "N must be an integer >= 2"),
-    ({"L": 4}, "L must be an integer >= N"),
-    ({"depth": 4}, "depth must be 1, 2 or 3"),
-    ({"init": [0.0, 0.0]}, "init must be"),
-    ({"t_max": -1.0}, "t_max must be"),
-])
+def test_nesting_at_equal_initial_effective_weights():
+    """Depth 2 fixes s = σ(β₁) at 1 where depth 3 starts at ½; the loss depends on β₁, α only through αs.
+    At equal initial s = ½ (depth 3 with β₁ frozen), learning β₁ shortens the plateau; the plateau itself
+    comes from nesting α in ξ (depth 2 ≫ depth 1)."""
+    t1, t2, t3 = (integrate_nested_logits(8, 32, 0.0, t_max=1e5, depth=d).t_transition for d in (1, 2, 3))
+    frozen = integrate_nested_logits(8, 32, 0.0, t_max=1e5, frozen=("beta1",))
+    assert np.all(frozen.param("beta1") == 0.0)
+    assert t2 > 2 * t1
+    assert t3 < frozen.t_transition
+    # depth 3 with β₁ frozen at +∞-like values is depth 2: s = σ(40) = 1 to double precision
+    assert integrate_nested_logits(
+        8, 32, [40.0, 0.0, 0.0], t_max=1e5, frozen=("beta1",)
+    ).t_transition == pytest.approx(t2, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"N": 1}, "N must be an integer >= 2"),
+        ({"L": 4}, "L must be an integer >= 8"),
+        ({"N": True}, "N must be an integer >= 2"),
+        ({"level": 1.0}, "level must be a number in"),
+        ({"frozen": ("gamma",)}, "frozen must be"),
+        ({"depth": 4}, "depth must be 1, 2 or 3"),
+        ({"init": [0.0, 0.0]}, "init must be"),
+        ({"t_max": -1.0}, "t_max must be"),
+    ],
+)
 def test_bad_arguments(kw, match):
     args = {"N": 8, "L": 32, "init": 0.0, **kw}
     with pytest.raises(ValueError, match=match):
@@ -75,6 +108,7 @@ def test_bad_arguments(kw, match):
 
 def test_progress_analogues_match_the_model():
     from theory.induction_head import progress_analogues
+
     N, L = 4, 16
     tr = integrate_nested_logits(N, L, 0.0, 1e4)
     pa = progress_analogues(tr, N, L)
@@ -83,6 +117,8 @@ def test_progress_analogues_match_the_model():
     assert pa["CLA"][0] == pytest.approx(N / L)
     # P(right) = CLA × (the right label's share among the context labels), checked along the path
     b1, a, x = tr.params[-1]
-    s = 1 / (1 + np.exp(-b1)); p = np.exp(a * s) / (np.exp(a * s) + N - 1); q = (1 - p) / (N - 1)
+    s = 1 / (1 + np.exp(-b1))
+    p = np.exp(a * s) / (np.exp(a * s) + N - 1)
+    q = (1 - p) / (N - 1)
     share = np.exp(x * p) / (np.exp(x * p) + (N - 1) * np.exp(x * q))
     assert pa["CLA"][-1] * share == pytest.approx(tr.p_right[-1], rel=1e-9)

@@ -1,12 +1,18 @@
 """The reduced flow against reference problems with exact solutions, and its invariants."""
+
 import warnings
 
 import numpy as np
 import pytest
 
 from tests.systems.lsa_flows import CASES, isotropic_exact_V
-from theory.linear_attention import (ConvergenceConditionWarning, RandomDiagonalCovariance, global_minimizer,
-                                     integrate_flow, pl_rate)
+from theory.linear_attention import (
+    ConvergenceConditionWarning,
+    RandomDiagonalCovariance,
+    global_minimizer,
+    integrate_flow,
+    pl_rate,
+)
 
 RTOL = 1e-10
 
@@ -60,7 +66,8 @@ def test_pl_bound_holds_along_trajectories():
         A = rng.standard_normal((d, d))
         lam = A @ A.T / d + 0.2 * np.eye(d)
         N = int(rng.integers(1, 40))
-        from simulations.linear_regression.protocol import paper_sigma
+        from theory.linear_attention import paper_sigma
+
         sigma = paper_sigma(lam, N, rng.uniform(0.2, 1.8))
         res = integrate_flow(lam, N, sigma, t_max=1e6, gap_tol=1e-12)
         mu = pl_rate(lam, N, sigma)
@@ -97,14 +104,17 @@ def test_warns_when_convergence_condition_violated():
         integrate_flow(np.eye(3), 5, 0.3, t_max=1.0, gap_tol=None)
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"sigma": 0.0}, "sigma must be"),
-    ({"sigma": -1.0}, "sigma must be"),
-    ({"N": 0}, "N must be"),
-    ({"theta": np.eye(3)}, "theta must satisfy"),
-    ({"theta": np.eye(2)}, "theta must be a"),
-    ({"path": "fast"}, "path must be"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"sigma": 0.0}, "sigma must be"),
+        ({"sigma": -1.0}, "sigma must be"),
+        ({"N": 0}, "N must be"),
+        ({"theta": np.eye(3)}, "theta must satisfy"),
+        ({"theta": np.eye(2)}, "theta must be a"),
+        ({"path": "fast"}, "path must be"),
+    ],
+)
 def test_bad_arguments(kw, match):
     args = {"cov": np.eye(3), "N": 5, "sigma": 0.3, **kw}
     with pytest.raises(ValueError, match=match):

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from theory.linear_attention import (gamma, global_minimizer, limiting_weights, loss_gap, minimum_loss,
-                                     population_loss, population_loss_grad)
+from theory.linear_attention import (
+    gamma,
+    global_minimizer,
+    limiting_weights,
+    loss_gap,
+    minimum_loss,
+    population_loss,
+    population_loss_grad,
+)
 
 
 def spd(rng, d):
@@ -56,8 +63,9 @@ def test_loss_gap_is_loss_minus_minimum():
     rng = np.random.default_rng(3)
     lam, N = spd(rng, 3), 9
     u, U = 1.3, rng.standard_normal((3, 3))
-    assert loss_gap(u * U, lam, N) == pytest.approx(population_loss(u, U, lam, N) - minimum_loss(lam, N),
-                                                    rel=1e-12)
+    assert loss_gap(u * U, lam, N) == pytest.approx(
+        population_loss(u, U, lam, N) - minimum_loss(lam, N), rel=1e-12
+    )
 
 
 def test_isotropic_minimum_loss_closed_form():
@@ -65,13 +73,16 @@ def test_isotropic_minimum_loss_closed_form():
     assert minimum_loss(np.eye(d), N) == pytest.approx(d / 2 * (d + 1) / (N + d + 1), rel=1e-14)
 
 
-@pytest.mark.parametrize("cov, N, match", [
-    (np.array([[1.0, 0.5], [0.0, 1.0]]), 3, "cov must be symmetric"),
-    (np.array([[1.0, 2.0], [2.0, 1.0]]), 3, "cov must be positive definite"),
-    (np.ones(3), 3, "cov must be a square"),
-    (np.eye(2), 0, "N must be an integer >= 1"),
-    (np.eye(2), 2.5, "N must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "cov, N, match",
+    [
+        (np.array([[1.0, 0.5], [0.0, 1.0]]), 3, "cov must be symmetric"),
+        (np.array([[1.0, 2.0], [2.0, 1.0]]), 3, "cov must be positive definite"),
+        (np.ones(3), 3, "cov must be a square"),
+        (np.eye(2), 0, "N must be an integer >= 1"),
+        (np.eye(2), 2.5, "N must be an integer >= 1"),
+    ],
+)
 def test_bad_input_names_the_argument(cov, N, match):
     with pytest.raises(ValueError, match=match):
         gamma(cov, N)

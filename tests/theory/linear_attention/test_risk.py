@@ -1,8 +1,15 @@
 """Exact finite-M risk (spec §4) against Monte Carlo, and the paper's decomposition and bound."""
+
 import numpy as np
 import pytest
 
-from theory.linear_attention import global_minimizer, isotropic_risk, predict, risk_bound, theorem42_decomposition
+from theory.linear_attention import (
+    global_minimizer,
+    isotropic_risk,
+    predict,
+    risk_bound,
+    theorem42_decomposition,
+)
 from theory.linear_attention import test_risk as exact_risk  # aliased: pytest would collect test_*
 
 
@@ -85,12 +92,15 @@ def test_predict_shapes_and_errors():
         predict(np.eye(2), X, y, xq)
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"M": 0}, "M must be"),
-    ({"noise_var": -1.0}, "noise_var must be"),
-    ({"query_cov": -np.eye(2)}, "query_cov must be positive semidefinite"),
-    ({"test_cov": np.array([[1.0, 3.0], [3.0, 1.0]])}, "test_cov must be positive definite"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"M": 0}, "M must be"),
+        ({"noise_var": -1.0}, "noise_var must be"),
+        ({"query_cov": -np.eye(2)}, "query_cov must be positive semidefinite"),
+        ({"test_cov": np.array([[1.0, 3.0], [3.0, 1.0]])}, "test_cov must be positive definite"),
+    ],
+)
 def test_risk_bad_input(kw, match):
     args = {"V": np.eye(2), "M": 3, "test_cov": np.eye(2), **kw}
     V, M = args.pop("V"), args.pop("M")

@@ -1,4 +1,5 @@
 """The sympy derivations: each is an exact identity that sympy must simplify to zero."""
+
 import numpy as np
 
 from theory.linear_attention import global_minimizer, symbolic
@@ -11,6 +12,7 @@ def test_loss_derived_from_isserlis_matches_spec():
 def test_fourth_moment_identity_for_symmetric_A():
     """Isserlis gives E[x xᵀ A x xᵀ] = Λ(A + Aᵀ)Λ + tr(AΛ)Λ (spec §2)."""
     import sympy as sp
+
     S = symbolic._sym_matrix("S", 2, symmetric=True)
     A = symbolic._sym_matrix("A", 2)
     lhs = symbolic.gaussian_fourth_moment(S, A)
@@ -28,8 +30,9 @@ def test_sympy_minimiser_equals_numpy_to_1e12():
     for _ in range(5):
         lam = rng.uniform(0.1, 5.0, size=2)
         N = int(rng.integers(1, 100))
-        np.testing.assert_allclose(symbolic.minimizer_numeric(lam, N), global_minimizer(np.diag(lam), N),
-                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            symbolic.minimizer_numeric(lam, N), global_minimizer(np.diag(lam), N), rtol=0, atol=1e-12
+        )
 
 
 def test_per_eigenvalue_modes():
@@ -49,9 +52,13 @@ def test_predictor_and_risk_derivations():
     assert symbolic.derive_predictor(2, 3)
     rng = np.random.default_rng(1)
     from theory.linear_attention import test_risk as exact_risk
+
     V = rng.standard_normal((2, 2))
     S = np.array([[1.0, 0.3], [0.3, 2.0]])
     Q = np.array([[0.5, -0.1], [-0.1, 1.0]])
     W = np.array([[2.0, 0.4], [0.4, 0.7]])
-    np.testing.assert_allclose(symbolic.risk_numeric(V, S, Q, W, 0.3, 7),
-                               exact_risk(V, 7, test_cov=S, query_cov=Q, task_cov=W, noise_var=0.3), rtol=1e-12)
+    np.testing.assert_allclose(
+        symbolic.risk_numeric(V, S, Q, W, 0.3, 7),
+        exact_risk(V, 7, test_cov=S, query_cov=Q, task_cov=W, noise_var=0.3),
+        rtol=1e-12,
+    )

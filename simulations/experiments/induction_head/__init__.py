@@ -1,0 +1,1 @@
+"""Experiments of the induction-head result (Reddy, 2023)."""

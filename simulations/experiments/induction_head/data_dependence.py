@@ -1,0 +1,327 @@
+"""Data dependence of in-context vs in-weights learning (docs/induction_head.md §4, the paper's grids).
+
+IC and IW accuracy after ``steps`` of training, for the network and the minimal model, over
+* K × B (number of classes × burstiness),
+* the within-class noise ε, and the Zipf exponent α (at the centre K, B),
+* training mixtures with 0 < p_B < 1 and 0 < p_C < 1 (coexistence of the two strategies).
+The centre is the config's own K, B, ε, α, p_B, p_C; points shared by several sweeps are trained once.
+The finite-data nested-logit model (:mod:`theory.induction_head.finite_data`) gives, for each point, the
+flow time to the transition level: it has no in-weights path, so it predicts the in-context side only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from theory.induction_head import integrate_finite_nested_logits
+
+from ...config import require
+from ...induction_head import MODELS, DataConfig, TrainConfig, crossing, theory_contexts, transition_level
+from ...plotting import plt, save
+from ..kit import Check, Experiment, Job, Outcome, run_jobs
+from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
+
+AXES = ("K", "B", "epsilon", "alpha", "p_B", "p_C")
+
+
+@dataclass(frozen=True)
+class DataDependenceConfig:
+    """Sweeps around a centre setting: K × B, ε, α, and p_B × p_C mixtures.
+
+    Attributes
+    ----------
+    data : DataConfig
+        The centre (its K, B, ε, α, p_B, p_C) and every other data field.
+    train : TrainConfig
+        The optimiser (``train.seed`` stays 0: seeds come from ``seeds``).
+    Ks, Bs : list of int
+        The K × B grid.
+    epsilons, alphas : list of float
+        The ε and α sweeps at the centre.
+    mixture_p_B, mixture_p_C : list of float
+        The mixture grid, values in (0, 1).
+    models : list of str
+    seeds : list of int
+    theory_contexts : int
+        Contexts sampled per point for the finite-data theory.
+    tol : float
+        Smallest accuracy change counted as a direction (3 binomial s.e. of a difference of two accuracies on
+        ``eval_size`` sequences at p = ½, rounded up: 0.07 at 1000).
+    """
+
+    data: DataConfig = replace(QUICK_DATA, p_C=0.0)
+    train: TrainConfig = replace(QUICK_TRAIN, steps=4000, eval_every=500)
+    Ks: tuple[int, ...] = (32, 128, 512)
+    Bs: tuple[int, ...] = (0, 1, 2)
+    epsilons: tuple[float, ...] = (0.0, 0.1, 0.4, 1.0)
+    alphas: tuple[float, ...] = (0.0, 1.0, 2.0)
+    mixture_p_B: tuple[float, ...] = (0.8,)
+    mixture_p_C: tuple[float, ...] = (0.5,)
+    models: tuple[str, ...] = MODELS
+    seeds: tuple[int, ...] = (0,)
+    theory_contexts: int = 1000
+    tol: float = 0.07
+
+    def __post_init__(self):
+        for name in ("Ks", "Bs", "epsilons", "alphas"):
+            require(len(getattr(self, name)) >= 2, name, "have at least 2 values")
+        require(all(0 < p < 1 for p in self.mixture_p_B), "mixture_p_B", "lie in (0, 1)")
+        require(all(0 < p < 1 for p in self.mixture_p_C), "mixture_p_C", "lie in (0, 1)")
+        require(
+            len(self.models) > 0 and set(self.models) <= set(MODELS),
+            "models",
+            f"be a non-empty list from {MODELS}",
+        )
+        require(len(self.seeds) > 0 and min(self.seeds) >= 0, "seeds", "be a non-empty list of integers >= 0")
+        require(self.theory_contexts >= 10, "theory_contexts", "be >= 10")
+        require(0 < self.tol < 1, "tol", "lie in (0, 1)")
+        require_seed_zero(self.train)
+        for p in self.points():
+            self.point(p)  # validates every point up front
+
+    def centre(self) -> dict:
+        return {k: getattr(self.data, k) for k in AXES}
+
+    def point(self, p: dict) -> DataConfig:
+        return replace(self.data, **p)
+
+    def sweeps(self) -> dict[str, list[dict]]:
+        """Named sweeps, each a list of points (dicts over :data:`AXES`)."""
+        c = self.centre()
+        return {
+            "KxB": [
+                {**c, "K": K, "B": B, "p_C": c["p_C"] if B > 0 else 0.0} for K in self.Ks for B in self.Bs
+            ],
+            "epsilon": [{**c, "epsilon": e} for e in self.epsilons],
+            "alpha": [{**c, "alpha": a} for a in self.alphas],
+            "mixture": [{**c, "p_B": pb, "p_C": pc} for pb in self.mixture_p_B for pc in self.mixture_p_C],
+        }
+
+    def points(self) -> list[dict]:
+        out = []
+        for pts in self.sweeps().values():
+            out += [p for p in pts if p not in out]
+        return out
+
+
+def _key(p: dict) -> str:
+    return ",".join(f"{k}={p[k]:g}" for k in AXES)
+
+
+def _theory_time(cfg: DataDependenceConfig, p: dict):
+    data = cfg.point(p)
+    if data.B == 0:
+        return None  # no context ever holds the target's class: no in-context path to learn
+    ctx = theory_contexts(data, cfg.theory_contexts)
+    return integrate_finite_nested_logits(ctx, 0.0, 1e4, level=transition_level(data)).t_transition
+
+
+def run_data_dependence(cfg: DataDependenceConfig, ctx) -> Outcome:
+    pts = cfg.points()
+    keys = [(_key(p), m, s) for p in pts for m in cfg.models for s in cfg.seeds]
+    jobs = [
+        Job(m, cfg.point(p), replace(cfg.train, seed=s)) for p in pts for m in cfg.models for s in cfg.seeds
+    ]
+    runs = {
+        k: {a: r.history[a] for a in ("step", "acc_ic", "acc_iw", "acc_ic2", "acc_train")}
+        for k, r in zip(keys, run_jobs(jobs, ctx), strict=True)
+    }
+    rows, arrays = [], {}
+    for p in pts:
+        k = _key(p)
+        data = cfg.point(p)
+        level = transition_level(data)
+        row = {**p, "key": k, "theory_time": _theory_time(cfg, p), "level": level}
+        for m in cfg.models:
+            hs = [runs[(k, m, s)] for s in cfg.seeds]
+            row[m] = {
+                f"final_{a}": float(np.mean([h[a][-1] for h in hs])) for a in ("acc_ic", "acc_iw", "acc_ic2")
+            }
+            row[m]["transition_steps"] = [crossing(h["step"], h["acc_ic"], level) for h in hs]
+            for s, h in zip(cfg.seeds, hs, strict=True):
+                for a, v in h.items():
+                    arrays[f"{m}/{k}/seed{s}/{a}"] = v
+        rows.append(row)
+    sweeps = {name: [_key(p) for p in ps] for name, ps in cfg.sweeps().items()}
+    return Outcome(
+        {
+            "points": rows,
+            "sweeps": sweeps,
+            "models": list(cfg.models),
+            "seeds": list(cfg.seeds),
+            "N": cfg.data.N,
+            "K_centre": cfg.data.K,
+        },
+        arrays,
+        tuple(_checks(cfg, rows)),
+    )
+
+
+def _direction(name, values, sign, tol) -> Check:
+    """Endpoints move by ≥ tol in direction ``sign`` and no step between neighbours reverses by > tol."""
+    v = np.asarray(values, float)
+    change = sign * (v[-1] - v[0])
+    reversal = max(0.0, float(np.max(-sign * np.diff(v)))) if len(v) > 1 else 0.0
+    return Check(
+        name,
+        sign * tol,
+        float(v[-1] - v[0]),
+        max(0.0, tol - change, reversal - tol),
+        0.0,
+        f"endpoint change ≥ {tol} in the paper's direction, no reversal > {tol}",
+        "direction",
+        f"values {np.round(v, 3).tolist()}",
+    )
+
+
+def _checks(cfg: DataDependenceConfig, rows) -> list[Check]:
+    by = {r["key"]: r for r in rows}
+    sw = {name: [by[_key(p)] for p in ps] for name, ps in cfg.sweeps().items()}
+    checks, tol = [], cfg.tol
+    for m in cfg.models:
+
+        def acc(r, a, m=m):
+            return r[m][f"final_acc_{a}"]
+
+        for B in cfg.Bs:
+            line = [r for r in sw["KxB"] if r["B"] == B]
+            if B == 0:
+                for r in line:
+                    checks.append(
+                        Check.at_most(
+                            f"{m}, B = 0, K = {r['K']}: no ICL (IC accuracy ≤ 1/N)",
+                            acc(r, "ic"),
+                            1 / cfg.data.N,
+                            "without bursty contexts nothing rewards reading the context",
+                        )
+                    )
+                continue
+            checks.append(_direction(f"{m}, B = {B}: K up → ICL up", [acc(r, "ic") for r in line], +1, tol))
+            checks.append(_direction(f"{m}, B = {B}: K up → IWL down", [acc(r, "iw") for r in line], -1, tol))
+        line = [
+            r for r in sw["KxB"] if r["K"] == cfg.data.K
+        ]  # at the centre K, where the two strategies compete
+        if line:
+            checks.append(
+                _direction(f"{m}, K = {cfg.data.K}: B up → ICL up", [acc(r, "ic") for r in line], +1, tol)
+            )
+            checks.append(
+                _direction(f"{m}, K = {cfg.data.K}: B up → IWL down", [acc(r, "iw") for r in line], -1, tol)
+            )
+        checks.append(_direction(f"{m}: ε up → ICL up", [acc(r, "ic") for r in sw["epsilon"]], +1, tol))
+        checks.append(_direction(f"{m}: ε up → IWL down", [acc(r, "iw") for r in sw["epsilon"]], -1, tol))
+    return checks
+
+
+def _line(ax, rows, x, m, a, **kw):
+    ax.plot([r[x] for r in rows], [r[m][f"final_acc_{a}"] for r in rows], **kw)
+
+
+def plot_data_dependence(run, fig_dir):
+    met, arr = run.metrics, run.arrays
+    by = {r["key"]: r for r in met["points"]}
+    sw = {name: [by[k] for k in keys] for name, keys in met["sweeps"].items()}
+    models = met["models"]
+    figs = []
+    Ks = sorted({r["K"] for r in sw["KxB"]})
+    Bs = sorted({r["B"] for r in sw["KxB"]})
+    kb = {(r["K"], r["B"]): r for r in sw["KxB"]}
+    fig, axes = plt.subplots(2, len(models), figsize=(4.6 * len(models), 7), squeeze=False)
+    for j, m in enumerate(models):
+        for i, a in enumerate(("ic", "iw")):
+            ax = axes[i, j]
+            grid = np.array([[kb[(K, B)][m][f"final_acc_{a}"] for K in Ks] for B in Bs])
+            ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", origin="lower")
+            for (bi, ki), v in np.ndenumerate(grid):
+                ax.text(
+                    ki, bi, f"{v:.2f}", ha="center", va="center", color="w" if v < 0.6 else "k", fontsize=9
+                )
+            ax.set_xticks(range(len(Ks)), [str(K) for K in Ks])
+            ax.set_yticks(range(len(Bs)), [str(B) for B in Bs])
+            ax.set_xlabel("K (classes)")
+            ax.set_ylabel("B (burstiness)")
+            ax.set_title(
+                f"{m}: {'in-context (IC)' if a == 'ic' else 'in-weights (IW)'} accuracy at the end",
+                fontsize=9,
+            )
+    figs += save(fig, fig_dir, "phase_K_B")
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    for j, m in enumerate(models):
+        for a, ls, mk in (("ic", "-", "o"), ("iw", "--", "s")):
+            for ax, axis in ((axes[0], "epsilon"), (axes[1], "alpha")):
+                _line(
+                    ax,
+                    sw[axis],
+                    axis,
+                    m,
+                    a,
+                    ls=ls,
+                    marker=mk,
+                    mfc="none" if a == "iw" else None,
+                    color=f"C{j}",
+                    label=f"{m} {a.upper()}",
+                )
+    axes[0].set_xlabel("within-class noise ε")
+    axes[1].set_xlabel("Zipf exponent α")
+    for ax in axes[:2]:
+        ax.set_ylabel("final accuracy")
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=7)
+    ax2 = axes[0].twinx()
+    ax2.plot(
+        [r["epsilon"] for r in sw["epsilon"]],
+        [np.nan if r["theory_time"] is None else r["theory_time"] for r in sw["epsilon"]],
+        "k:",
+        marker="s",
+        label="theory time",
+    )
+    ax2.set_ylabel("finite-data theory: flow time to transition", fontsize=8)
+    ax2.legend(fontsize=7, loc="lower left")
+    s0 = met["seeds"][0]
+    for i, r in enumerate(sw["mixture"]):
+        for j, m in enumerate(models):
+            pre = f"{m}/{r['key']}/seed{s0}"
+            axes[2].plot(
+                arr[f"{pre}/step"],
+                arr[f"{pre}/acc_ic"],
+                "-",
+                color=f"C{2 * i + j}",
+                label=f"{m} p_B={r['p_B']:g} p_C={r['p_C']:g} IC",
+            )
+            axes[2].plot(
+                arr[f"{pre}/step"], arr[f"{pre}/acc_iw"], "--", color=f"C{2 * i + j}", label=f"{m} IW"
+            )
+    axes[2].set_xlabel("step")
+    axes[2].set_ylabel("accuracy")
+    axes[2].legend(fontsize=6)
+    axes[2].set_title("Coexistence: 0 < p_B < 1, 0 < p_C < 1 (solid IC, dashed IW)", fontsize=9)
+    figs += save(fig, fig_dir, "epsilon_alpha_mixture")
+    return figs
+
+
+DATA_DEPENDENCE = Experiment(
+    "induction-head-data-dependence",
+    "IC vs IW accuracy over K × B, ε, α and p_B × p_C mixtures, both models",
+    "More burstiness B, more classes K and more within-class noise ε favour in-context over in-weights "
+    "learning; B = 0 gives no ICL; Zipf α ≈ 1 and mixtures let both coexist (Reddy, 2023, Fig. 3 and A.1).",
+    DataDependenceConfig,
+    {
+        "quick": {},
+        "paper": {
+            "data": replace(PAPER["data"], p_C=0.0),
+            "train": PAPER["train"],
+            "seeds": (0, 1, 2),
+            "Ks": (128, 256, 512, 2048),
+            "Bs": (0, 1, 2, 4),
+            "epsilons": (0.0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4),
+            "alphas": tuple(0.25 * i for i in range(8)),
+            "mixture_p_B": (0.25, 0.5, 0.75),
+            "mixture_p_C": (0.25, 0.5, 0.75),
+        },
+    },
+    run_data_dependence,
+    plot_data_dependence,
+)

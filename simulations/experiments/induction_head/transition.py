@@ -1,0 +1,283 @@
+"""Transition time against N and L: nested-logit theory vs the minimal model vs the network
+(docs/induction_head.md §4–§6).
+
+Every arm (N, L = m N for m in ``L_multiples``) is trained for each model and seed; a run stops at the first
+evaluation whose IC accuracy reaches the transition level (B/N + 1)/2, and its step is the run's transition
+step (None if it never does: the run did not learn ICL). The theory gives, for the same arms, the
+gradient-flow time at which the right-label probability crosses ½: idealised (spec §6) and averaged over
+contexts sampled from the arm's own training distribution (:mod:`theory.induction_head.finite_data`).
+Gradient-flow time and SGD steps are different units, so orderings and ratios are compared, not values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from itertools import combinations
+
+import numpy as np
+
+from theory.induction_head import integrate_finite_nested_logits, integrate_nested_logits
+
+from ...config import require
+from ...induction_head import (
+    MODELS,
+    DataConfig,
+    TrainConfig,
+    theory_contexts,
+    transition_level,
+    transition_step,
+)
+from ...plotting import plt, save
+from ..kit import Check, Experiment, Job, Outcome, run_jobs
+from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
+
+
+@dataclass(frozen=True)
+class TransitionConfig:
+    """Arms N × L = m N, every model, several seeds; each run stops at its transition.
+
+    Attributes
+    ----------
+    data : DataConfig
+        The data; each arm sets N and L (and raises P to 2N + 1 if needed).
+    train : TrainConfig
+        The optimiser (``train.seed`` stays 0; ``stop_at_ic`` is set per arm to its transition level).
+    Ns : list of int
+        Context sizes N.
+    L_multiples : list of int
+        L = m N for each m (m = 1 is the L = N case).
+    models : list of str
+        From "network", "minimal".
+    seeds : list of int
+    theory_contexts : int
+        Contexts sampled per arm for the finite-data theory.
+    theory_init : float
+        The flow's initial (β₁, α, ξ) (all equal).
+    ratio_tol : float
+        Orderings are checked for pairs of arms whose finite-data theory times differ by at least this factor.
+    """
+
+    data: DataConfig = QUICK_DATA
+    train: TrainConfig = replace(QUICK_TRAIN, steps=4000)
+    Ns: tuple[int, ...] = (2, 4)
+    L_multiples: tuple[int, ...] = (1, 2, 4)
+    models: tuple[str, ...] = MODELS
+    seeds: tuple[int, ...] = (0, 1)
+    theory_contexts: int = 1000
+    theory_init: float = 0.0
+    ratio_tol: float = 1.25
+
+    def __post_init__(self):
+        require(len(self.Ns) > 0 and min(self.Ns) >= 2, "Ns", "be a non-empty list of integers >= 2")
+        require(
+            len(self.L_multiples) > 0 and min(self.L_multiples) >= 1,
+            "L_multiples",
+            "be a non-empty list of integers >= 1",
+        )
+        require(
+            len(self.models) > 0 and set(self.models) <= set(MODELS),
+            "models",
+            f"be a non-empty list from {MODELS}",
+        )
+        require(len(self.seeds) > 0 and min(self.seeds) >= 0, "seeds", "be a non-empty list of integers >= 0")
+        require(self.theory_contexts >= 10, "theory_contexts", "be >= 10")
+        require(self.ratio_tol > 1, "ratio_tol", "be > 1")
+        require_seed_zero(self.train)
+        for N, L in self.arms():
+            self.arm(N, L)  # validates every data configuration up front
+
+    def arms(self):
+        return [(N, m * N) for N in self.Ns for m in self.L_multiples]
+
+    def arm(self, N: int, L: int) -> DataConfig:
+        return replace(self.data, N=N, L=L, P=max(self.data.P, 2 * N + 1))
+
+
+def _theory(cfg: TransitionConfig, N: int, L: int) -> dict:
+    """Flow times to the networks' transition level: idealised (None for L = N: the origin is critical)
+    and finite-data."""
+    data = cfg.arm(N, L)
+    level = transition_level(data)
+    ideal = integrate_nested_logits(N, L, cfg.theory_init, 1e4, level=level).t_transition if L > N else None
+    ctx = theory_contexts(data, cfg.theory_contexts)
+    return {
+        "theory_ideal": ideal,
+        "theory_finite": integrate_finite_nested_logits(ctx, cfg.theory_init, 1e4, level=level).t_transition,
+    }
+
+
+def run_transition(cfg: TransitionConfig, ctx) -> Outcome:
+    keys = [(N, L, m, s) for N, L in cfg.arms() for m in cfg.models for s in cfg.seeds]
+    jobs = [
+        Job(m, cfg.arm(N, L), replace(cfg.train, seed=s, stop_at_ic=transition_level(cfg.arm(N, L))))
+        for N, L, m, s in keys
+    ]
+    runs = {
+        k: {
+            **{a: r.history[a] for a in ("step", "acc_ic", "acc_iw")},
+            "transition_step": transition_step(r.history, cfg.arm(k[0], k[1])),
+        }
+        for k, r in zip(keys, run_jobs(jobs, ctx), strict=True)
+    }
+    rows, arrays = [], {}
+    for N, L in cfg.arms():
+        row = {"N": N, "L": L, **_theory(cfg, N, L)}
+        for m in cfg.models:
+            steps = [runs[(N, L, m, s)]["transition_step"] for s in cfg.seeds]
+            learned = [t for t in steps if t is not None]
+            row[m] = {
+                "transition_steps": steps,
+                "fraction_learning_icl": len(learned) / len(steps),
+                "median_step": float(np.median(learned)) if len(learned) == len(steps) else None,
+            }
+            for s in cfg.seeds:
+                for k in ("step", "acc_ic", "acc_iw"):
+                    arrays[f"{m}/N{N}_L{L}_seed{s}/{k}"] = runs[(N, L, m, s)][k]
+        rows.append(row)
+    curve_N = np.arange(2, 2 * max(cfg.Ns) + 1)
+    for mult in cfg.L_multiples:
+        if mult > 1:
+            arrays[f"theory_curve/L{mult}N"] = np.array(  # idealised, B = 1, level (1/N + 1)/2
+                [
+                    integrate_nested_logits(
+                        int(n), int(mult * n), cfg.theory_init, 1e4, level=(1 / n + 1) / 2
+                    ).t_transition
+                    for n in curve_N
+                ]
+            )
+    arrays["theory_curve/N"] = curve_N
+    return Outcome(
+        {"arms": rows, "models": list(cfg.models), "seeds": list(cfg.seeds)},
+        arrays,
+        tuple(_checks(cfg, rows)),
+    )
+
+
+def _checks(cfg: TransitionConfig, rows: list) -> list[Check]:
+    checks = []
+    n = len(cfg.seeds)
+    for r in rows:
+        N, L = r["N"], r["L"]
+        if L == N and "network" in cfg.models:
+            f = r["network"]["fraction_learning_icl"]
+            checks.append(
+                Check.at_most(
+                    f"network, N = L = {N}: fraction of seeds learning ICL (theory: the origin is critical)",
+                    f,
+                    0.0,
+                    f"{n} seeds; the idealised flow stalls at the symmetric start",
+                )
+            )
+        if L > N:
+            for m in cfg.models:
+                f = r[m]["fraction_learning_icl"]
+                checks.append(
+                    Check.at_least(
+                        f"{m}, N = {N}, L = {L}: fraction of seeds learning ICL within "
+                        f"{cfg.train.steps} steps",
+                        f,
+                        1.0,
+                        "theory: the origin is not critical for L > N",
+                    )
+                )
+    timed = [r for r in rows if r["L"] > r["N"] and r["theory_finite"] is not None]
+    for m in cfg.models:
+        for a, b in combinations(timed, 2):
+            ta, tb = a["theory_finite"], b["theory_finite"]
+            if max(ta, tb) / min(ta, tb) < cfg.ratio_tol:
+                continue
+            sa, sb = a[m]["median_step"], b[m]["median_step"]
+            fast, slow = (a, b) if ta < tb else (b, a)
+            sf, ss = (sa, sb) if ta < tb else (sb, sa)
+            ok = sf is not None and ss is not None and sf < ss
+            checks.append(
+                Check.holds(
+                    f"{m}: (N={fast['N']}, L={fast['L']}) learns before (N={slow['N']}, L={slow['L']}) "
+                    "as in theory",
+                    ok,
+                    f"median transition steps over {n} seeds; pairs whose theory times differ by "
+                    f"≥ {cfg.ratio_tol}×",
+                    f"theory ratio {max(ta, tb) / min(ta, tb):.2f}, measured "
+                    f"{'n/a' if not ok else f'{ss / sf:.2f}'}",
+                )
+            )
+    return checks
+
+
+def plot_transition(run, fig_dir):
+    m, a = run.metrics, run.arrays
+    rows, models = m["arms"], m["models"]
+    timed = [r for r in rows if r["L"] > r["N"]]
+    ref = min(timed, key=lambda r: (r["N"], -r["L"]))  # smallest N, largest L: the fastest arm in theory
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    ax = axes[0]
+    Ncurve = a["theory_curve/N"]
+    mults = sorted({r["L"] // r["N"] for r in timed})
+    for i, mult in enumerate(mults):
+        key = f"theory_curve/L{mult}N"
+        ax.plot(Ncurve, a[key] / ref["theory_ideal"], color=f"C{i}", label=f"theory, L = {mult}N")
+        sel = [r for r in timed if r["L"] == mult * r["N"]]
+        xs = np.array([r["N"] for r in sel], float)
+        ax.plot(
+            xs,
+            [r["theory_finite"] / ref["theory_finite"] for r in sel],
+            "s",
+            mfc="none",
+            color=f"C{i}",
+            label="finite-data theory" if i == 0 else None,
+        )
+        for mk, model, dx in (("o", "network", -0.06), ("^", "minimal", 0.06)):
+            if model not in models:
+                continue
+            for s_i in range(len(m["seeds"])):
+                ys = [r[model]["transition_steps"][s_i] for r in sel]
+                ys = [np.nan if y is None else y / ref[model]["median_step"] for y in ys]
+                ax.plot(
+                    xs + dx,
+                    ys,
+                    mk,
+                    color=f"C{i}",
+                    alpha=0.7,
+                    label=f"{model} (seeds)" if i == 0 and s_i == 0 else None,
+                )
+    ax.set_xlabel("N")
+    ax.set_ylabel(f"transition time / that of (N={ref['N']}, L={ref['L']})")
+    ax.set_title("Transition time against N and L (relative)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    eq = [r for r in rows if r["L"] == r["N"]]
+    for k, model in enumerate(models):
+        fr = [r[model]["fraction_learning_icl"] for r in eq]
+        ax.bar(np.arange(len(eq)) + 0.4 * k, fr, 0.4, label=model, color=f"C{k}")
+        for i, f in enumerate(fr):
+            ax.text(i + 0.4 * k, f + 0.02, f"{f:.2g}", ha="center", fontsize=8)
+    ax.set_xticks(np.arange(len(eq)) + 0.2, [f"N = L = {r['N']}" for r in eq])
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(f"fraction of {len(m['seeds'])} seeds learning ICL")
+    ax.set_title("L = N: theory stalls at the symmetric start (0)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    for k, model in enumerate(models):
+        pts = [(r["theory_finite"], t) for r in timed for t in r[model]["transition_steps"] if t is not None]
+        if pts:
+            ax.plot(*np.array(pts).T, "o" if model == "network" else "^", color=f"C{k}", label=model)
+    ax.set_xlabel("finite-data theory: flow time to P(right) = ½")
+    ax.set_ylabel("measured transition step")
+    ax.set_title("Measured against predicted, every seed", fontsize=9)
+    ax.legend(fontsize=7)
+    return save(fig, fig_dir, "transition_times")
+
+
+TRANSITION = Experiment(
+    "induction-head-transition",
+    "transition time against N and L: nested-logit theory, minimal model, network",
+    "The transition time grows with N and falls with L, and with L = N (as many labels as context items) "
+    "in-context learning is not learned robustly (Reddy, 2023, §4–5).",
+    TransitionConfig,
+    {
+        "quick": {},
+        "paper": {**PAPER, "data": replace(PAPER["data"], B=1), "Ns": (2, 4, 8), "seeds": tuple(range(5))},
+    },
+    run_transition,
+    plot_transition,
+)

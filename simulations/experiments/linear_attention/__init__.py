@@ -1,0 +1,1 @@
+"""Experiments of the linear-attention result (Zhang, Frei & Bartlett, 2023)."""

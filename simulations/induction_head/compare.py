@@ -1,0 +1,78 @@
+"""Theory against trained models on any classification setting: the nested-logit transition time beside the
+network's and the minimal model's transition steps (docs/induction_head.md §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from theory.induction_head import SampledContexts, integrate_finite_nested_logits, integrate_nested_logits
+from theory.validation import as_count, as_real
+
+from ..seeding import stream_rng
+from .data import DataConfig, Task
+from .training import MODELS, TrainConfig, TrainResult, train
+from .transition import transition_level, transition_step
+
+
+def theory_contexts(data: DataConfig, n: int, seed: int = 0) -> SampledContexts:
+    """``n`` contexts of the training distribution of ``data`` as the finite-data model sees them: overlaps
+    x_q · x_j of the target with each context item, the context labels and the target label."""
+    n = as_count(n, "n")
+    b = Task(data).sample(stream_rng(seed, "theory-contexts"), n, "train", dtype=np.float64)
+    c = b.tokens[:, :, data.P :]
+    g = np.einsum("snd,sd->sn", c[:, 0 : 2 * data.N : 2], c[:, -1])
+    return SampledContexts(g, b.context_labels, b.labels, data.L)
+
+
+@dataclass(frozen=True)
+class TransitionComparison:
+    """Theory's flow times and the trained models' transition steps at one setting.
+
+    Attributes
+    ----------
+    level : float
+        The transition level (B/N + 1)/2, for theory and models alike.
+    theory_ideal : float or None
+        Idealised nested-logit flow time (None for L = N: the symmetric start is a fixed point).
+    theory_finite : float or None
+        The same flow averaged over contexts sampled from this setting.
+    steps : dict
+        Model name → transition step (None if the run never reached the level).
+    runs : dict
+        Model name → :class:`~simulations.induction_head.training.TrainResult`.
+    """
+
+    level: float
+    theory_ideal: float | None
+    theory_finite: float | None
+    steps: dict
+    runs: dict
+
+
+def transition_comparison(
+    data: DataConfig, config: TrainConfig, models=MODELS, *, contexts: int = 1000, init: float = 0.0
+) -> TransitionComparison:
+    """Train each model in ``models`` on ``data`` until its transition (or ``config.steps``) and integrate the
+    nested-logit flow, idealised and on ``contexts`` sampled contexts, from (β₁, α, ξ) = ``init``.
+
+    Gradient-flow time and SGD steps are different units: compare orderings and ratios across settings.
+    """
+    init = as_real(init, "init")
+    level = transition_level(data)
+    ideal = (
+        integrate_nested_logits(data.N, data.L, init, 1e4, level=level).t_transition
+        if data.L > data.N
+        else None
+    )
+    finite = (
+        integrate_finite_nested_logits(theory_contexts(data, contexts), init, 1e4, level=level).t_transition
+        if data.B > 0
+        else None
+    )
+    cfg = config if config.stop_at_ic else replace(config, stop_at_ic=level)
+    runs: dict[str, TrainResult] = {m: train(data, cfg, m) for m in models}
+    return TransitionComparison(
+        level, ideal, finite, {m: transition_step(r.history, data) for m, r in runs.items()}, runs
+    )

@@ -1,0 +1,212 @@
+r"""Bursty in-context classification data (docs/induction_head.md §1, §3), vectorised over the batch.
+
+A sequence is x_1, ℓ_1, …, x_N, ℓ_N, x_q (T = 2N + 1 tokens). Token t is [one-hot(offset + t) ∈ R^P ;
+content ∈ R^D], content an item or a label vector. The task (class means, label vectors) is fixed by
+``config.data_seed``; a batch is a function of (seed, step) through the generator passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import require
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The data of Reddy (2023), docs/induction_head.md §1. Defaults: the paper's headline setting.
+
+    Attributes
+    ----------
+    K : int
+        Number of classes (divisible by L).
+    L : int
+        Number of labels; class k carries label k mod L.
+    N : int
+        Item-label pairs in a context.
+    D : int
+        Content dimensions of a token.
+    P : int
+        Size of the one-hot position code (>= 2N + 1).
+    epsilon : float
+        Within-class noise ε: an item is (μ_k + εη)/√(1 + ε²).
+    alpha : float
+        Zipf exponent of the class frequencies, P(k) ∝ k^(−α).
+    B : int
+        Burstiness: copies of each class in a bursty context (divides N; 0: no bursty sequences).
+    p_B : float
+        Fraction of bursty training sequences.
+    p_C : float
+        Fraction of bursty training sequences that use novel classes.
+    random_offset : bool
+        Start the block of positions at a random offset per sequence (else at 0).
+    bursty_sampling : str
+        "zipf": bursty classes drawn from P(k) with distinct labels (the package default); "uniform":
+        drawn uniformly (the original code's choice).
+    data_seed : int
+        Seed of the class means and label vectors.
+    """
+
+    K: int = 512
+    L: int = 32
+    N: int = 8
+    D: int = 63
+    P: int = 65
+    epsilon: float = 0.1
+    alpha: float = 0.0
+    B: int = 2
+    p_B: float = 1.0
+    p_C: float = 0.0
+    random_offset: bool = True
+    bursty_sampling: str = "zipf"
+    data_seed: int = 0
+
+    def __post_init__(self):
+        for name in ("K", "L", "N", "D", "P", "B", "data_seed"):
+            v = getattr(self, name)
+            require(isinstance(v, int) and not isinstance(v, bool), name, "be an integer")
+        for name in ("epsilon", "alpha", "p_B", "p_C"):
+            v = getattr(self, name)
+            require(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v),
+                name,
+                "be a finite number",
+            )
+        require(isinstance(self.random_offset, bool), "random_offset", "be true or false")
+        require(self.N >= 1, "N", "be >= 1")
+        require(self.L >= 2, "L", "be >= 2")
+        require(self.K >= 1, "K", "be >= 1")
+        require(self.L <= self.K, "L", f"be <= K (= {self.K}): every label needs a class")
+        require(self.K % self.L == 0, "K", f"be divisible by L (= {self.L})")
+        require(self.D >= 1, "D", "be >= 1")
+        require(self.P >= 2 * self.N + 1, "P", f"be >= 2N + 1 = {2 * self.N + 1} (one position per token)")
+        require(self.epsilon >= 0, "epsilon", "be >= 0")
+        require(self.alpha >= 0, "alpha", "be >= 0")
+        require(self.B >= 0, "B", "be >= 0")
+        if self.B > 0:
+            require(self.N % self.B == 0, "B", f"divide N (= {self.N})")
+            require(self.B < self.N or self.N == 1, "B", f"be < N (= {self.N})")
+            require(self.N // self.B <= self.L, "B", f"leave N/B <= L (= {self.L}) distinct context labels")
+        require(0 <= self.p_B <= 1, "p_B", "lie in [0, 1]")
+        require(0 <= self.p_C <= 1, "p_C", "lie in [0, 1]")
+        require(
+            not (self.p_C > 0 and self.B == 0), "p_C", "be 0 when B = 0 (novel-class sequences are bursty)"
+        )
+        require(self.bursty_sampling in ("zipf", "uniform"), "bursty_sampling", "be 'zipf' or 'uniform'")
+        require(self.data_seed >= 0, "data_seed", "be >= 0")
+
+    @property
+    def T(self) -> int:
+        return 2 * self.N + 1
+
+    @property
+    def width(self) -> int:
+        return self.P + self.D
+
+
+@dataclass(frozen=True)
+class Batch:
+    """tokens (B, T, P+D); labels (B,) in [0, L); target_class (B,) (−1 for novel classes);
+    context_labels (B, N); context_match (B, N) bool: context item i has the target's class."""
+
+    tokens: np.ndarray
+    labels: np.ndarray
+    target_class: np.ndarray
+    context_labels: np.ndarray
+    context_match: np.ndarray
+
+
+class Task:
+    """The fixed class means μ_k, label vectors and Zipf class probabilities of one data configuration."""
+
+    def __init__(self, cfg: DataConfig):
+        self.cfg = cfg
+        rng = np.random.default_rng(np.random.SeedSequence(cfg.data_seed, spawn_key=(2,)))
+        self.means = rng.standard_normal((cfg.K, cfg.D)) / np.sqrt(cfg.D)
+        self.label_vectors = rng.standard_normal((cfg.L, cfg.D)) / np.sqrt(cfg.D)
+        w = np.arange(1, cfg.K + 1, dtype=np.float64) ** -cfg.alpha
+        self.class_probs = w / w.sum()
+        self.class_label = np.arange(cfg.K) % cfg.L
+
+    # ------------------------------------------------------------------ class draws
+    def _bursty_classes(self, rng, n: int, probs: np.ndarray) -> np.ndarray:
+        """(n, N/B) classes with distinct labels, drawn from ``probs`` without label repeats.
+
+        Sequential sampling (smallest race time E_k/p_k first, E_k ~ Exp(1): the exponential-race form of
+        the Gumbel-max trick, no logarithms) skipping used labels equals taking the N/B labels whose best
+        class time is smallest, each with that best class: no Python loop over sequences.
+        """
+        cfg = self.cfg
+        times = rng.standard_exponential((n, cfg.K)) / probs[None, :]
+        by_label = times.reshape(n, cfg.K // cfg.L, cfg.L)  # class k = j*L + l has label l
+        best_j = by_label.argmin(axis=1)  # (n, L)
+        best_t = np.take_along_axis(by_label, best_j[:, None, :], axis=1)[:, 0]
+        top_labels = np.argsort(best_t, axis=1)[:, : cfg.N // cfg.B]
+        return np.take_along_axis(best_j, top_labels, axis=1) * cfg.L + top_labels
+
+    def _items(self, rng, means: np.ndarray) -> np.ndarray:
+        eps = self.cfg.epsilon
+        noise = rng.standard_normal(means.shape) / np.sqrt(self.cfg.D)
+        return (means + eps * noise) / np.sqrt(1 + eps**2)
+
+    # ------------------------------------------------------------------ sequences
+    def sample(self, rng: np.random.Generator, n: int, kind: str = "train", dtype=np.float32) -> Batch:
+        """Draw ``n`` sequences of one kind.
+
+        kind: "train" (the training mixture: p_B bursty, p_C of them novel), "iw" (items and target iid
+        from P(k)), "ic" (bursty, novel classes), "ic2" (bursty trained classes, every label shifted by
+        +1 mod L), "bursty" (bursty trained classes).
+        """
+        cfg = self.cfg
+        N, L = cfg.N, cfg.L
+        if kind not in ("train", "iw", "ic", "ic2", "bursty"):
+            raise ValueError(f"kind must be one of train, iw, ic, ic2, bursty; got {kind!r}")
+        if kind in ("ic", "ic2", "bursty") and cfg.B == 0:
+            raise ValueError(f"kind {kind!r} needs bursty sequences, but B = 0")
+        if kind == "train":
+            bursty = rng.random(n) < (cfg.p_B if cfg.B > 0 else 0.0)
+            novel = bursty & (rng.random(n) < cfg.p_C)
+        else:
+            bursty = np.full(n, kind != "iw")
+            novel = np.full(n, kind == "ic")
+        classes = rng.choice(cfg.K, size=(n, N + 1), p=self.class_probs)  # iid draws (non-bursty rows)
+        means = self.means[classes]  # (n, N+1, D)
+        labels = self.class_label[classes]
+        target_class = classes[:, N].copy()
+        b = np.nonzero(bursty)[0]
+        if len(b):
+            m = N // cfg.B
+            probs = self.class_probs if cfg.bursty_sampling == "zipf" else np.full(cfg.K, 1.0 / cfg.K)
+            chosen = self._bursty_classes(rng, len(b), probs)  # (nb, m)
+            order = np.argsort(rng.random((len(b), N)), axis=1)  # shuffle B copies of each class
+            slots = np.repeat(np.arange(m), cfg.B)[order]  # (nb, N) index into chosen
+            tgt = rng.integers(0, m, size=len(b))
+            idx = np.concatenate([slots, tgt[:, None]], axis=1)  # (nb, N+1)
+            cls_b = np.take_along_axis(chosen, idx, axis=1)
+            classes[b] = cls_b
+            means[b] = self.means[cls_b]
+            labels[b] = self.class_label[cls_b]
+            target_class[b] = cls_b[:, N]
+            nov = np.nonzero(novel[b])[0]
+            if len(nov):  # fresh means and random distinct labels for the novel sequences
+                fresh = rng.standard_normal((len(nov), m, cfg.D)) / np.sqrt(cfg.D)
+                fresh_labels = np.argsort(rng.random((len(nov), L)), axis=1)[:, :m]
+                rows = b[nov]
+                means[rows] = np.take_along_axis(fresh, idx[nov][:, :, None], axis=1)
+                labels[rows] = np.take_along_axis(fresh_labels, idx[nov], axis=1)
+                target_class[rows] = -1
+        if kind == "ic2":
+            labels = (labels + 1) % L
+        items = self._items(rng, means)  # fresh within-class noise for every token, target included
+        T = cfg.T
+        tokens = np.zeros((n, T, cfg.width), dtype=dtype)
+        tokens[:, 0 : 2 * N : 2, cfg.P :] = items[:, :N]
+        tokens[:, 1 : 2 * N : 2, cfg.P :] = self.label_vectors[labels[:, :N]]
+        tokens[:, 2 * N, cfg.P :] = items[:, N]
+        offset = rng.integers(0, cfg.P - T + 1, size=n) if cfg.random_offset else np.zeros(n, dtype=int)
+        pos = offset[:, None] + np.arange(T)[None, :]
+        tokens[np.arange(n)[:, None], np.arange(T)[None, :], pos] = 1.0
+        match = (means[:, :N] == means[:, N : N + 1]).all(axis=2)
+        return Batch(tokens, labels[:, N].astype(np.int64), target_class, labels[:, :N], match)

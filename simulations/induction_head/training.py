@@ -1,0 +1,320 @@
+"""SGD with decoupled weight decay for the classification network and the minimal model, with evaluation,
+checkpoints and resume.
+
+Update (docs/induction_head.md §2): p ← (1 − weight_decay) p − lr ∇p, a fresh batch every step; the batch
+at step k is a function of (seed, k), so a resumed run continues with exactly the batches it would have
+seen. A checkpoint carries a fingerprint of everything that determines the run (data, model, optimiser,
+evaluation), so a run with another config never resumes it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..config import fingerprint, require, to_dict
+from ..memory import keep_freed_memory
+from ..seeding import batch_rng, stream_rng
+from ..storage import write_npz
+from ..threads import blas_threads
+from . import network
+from .data import DataConfig, Task
+from .measures import accuracy, progress_measures
+from .minimal import MinimalInductionHead
+
+EVAL_SETS = ("ic", "ic2", "iw", "train")
+N_EXAMPLES = 8  # IC test sequences whose layer-2 attention rows are kept at every evaluation
+HISTORY_KEYS = ("step", "loss", "acc_ic", "acc_ic2", "acc_iw", "acc_train", "ILA1", "TILA2", "TLA2", "CLA")
+MODELS = ("network", "minimal")
+
+
+class ResumedWarning(UserWarning):
+    """A training run continued from its checkpoint instead of starting afresh."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser and bookkeeping of a classification run.
+
+    Attributes
+    ----------
+    steps : int
+        SGD steps (each on a fresh batch).
+    batch : int
+        Sequences per step.
+    lr : float
+        Learning rate.
+    weight_decay : float
+        Decoupled weight decay per step, in [0, 1).
+    eval_every : int
+        Evaluate on the fixed test sets every this many steps.
+    eval_size : int
+        Sequences in each fixed test set.
+    checkpoint_every : int
+        Write the checkpoint (when one is given) every this many steps.
+    seed : int
+        Seed of the initialisation, the batches and the test sets.
+    dtype : str
+        "float32" (default: faster, same curves) or "float64".
+    stop_at_ic : float
+        End at the first evaluation whose IC accuracy reaches this (0: never; sweeps that only need the
+        transition step).
+    blas_threads : int
+        BLAS threads used while training (1 is fastest on a laptop).
+    """
+
+    steps: int = 150000
+    batch: int = 128
+    lr: float = 0.01
+    weight_decay: float = 1e-6
+    eval_every: int = 1000
+    eval_size: int = 10000
+    checkpoint_every: int = 5000
+    seed: int = 0
+    dtype: str = "float32"
+    stop_at_ic: float = 0.0
+    blas_threads: int = 1
+
+    def __post_init__(self):
+        for name in ("steps", "batch", "eval_every", "checkpoint_every", "seed", "blas_threads", "eval_size"):
+            v = getattr(self, name)
+            require(isinstance(v, int) and not isinstance(v, bool), name, "be an integer")
+        for name in ("lr", "weight_decay", "stop_at_ic"):
+            v = getattr(self, name)
+            require(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v),
+                name,
+                "be a finite number",
+            )
+        require(self.steps >= 1, "steps", "be >= 1")
+        require(self.batch >= 1, "batch", "be >= 1")
+        require(self.lr > 0, "lr", "be > 0")
+        require(0 <= self.weight_decay < 1, "weight_decay", "lie in [0, 1)")
+        require(self.eval_every >= 1, "eval_every", "be >= 1")
+        require(self.eval_size >= 10, "eval_size", "be >= 10")
+        require(self.checkpoint_every >= 1, "checkpoint_every", "be >= 1")
+        require(self.seed >= 0, "seed", "be >= 0")
+        require(self.dtype in ("float32", "float64"), "dtype", "be 'float32' or 'float64'")
+        require(0 <= self.stop_at_ic <= 1, "stop_at_ic", "lie in [0, 1] (0: never stop early)")
+        require(self.blas_threads >= 1, "blas_threads", "be >= 1")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :func:`train`.
+
+    Attributes
+    ----------
+    params : dict
+        Final weights.
+    history : dict of (n_eval,) arrays
+        Each of :data:`HISTORY_KEYS`: the step, the mean training loss since the last evaluation, the
+        accuracies on the fixed IC, IC2, IW and training-mixture sets, and the progress measures.
+    maps : dict
+        ``attn1`` (n_eval, T, T): the IC-set mean layer-1 map; ``attn2`` (n_eval, 8, T): the target's
+        layer-2 row for the first 8 IC test sequences; ``context_match`` (8, N).
+    resumed_at : int or None
+        The step a checkpoint was resumed from (None: a fresh run).
+    """
+
+    params: dict
+    history: dict
+    maps: dict
+    resumed_at: int | None = None
+
+    def __repr__(self) -> str:
+        h = self.history
+        return (
+            f"TrainResult(steps={int(h['step'][-1])}, acc_ic={h['acc_ic'][-1]:.3f}, "
+            f"acc_iw={h['acc_iw'][-1]:.3f}, resumed_at={self.resumed_at})"
+        )
+
+
+def get_model(model, P: int):
+    """The model to train: "network" (:mod:`.network`), "minimal" (:class:`.MinimalInductionHead`) or an
+    object with ``init_params``, ``forward`` and ``loss_and_grads``."""
+    if isinstance(model, str):
+        require(model in MODELS, "model", f"be one of {', '.join(MODELS)}")
+        return network if model == "network" else MinimalInductionHead(P)
+    if not all(hasattr(model, a) for a in ("init_params", "forward", "loss_and_grads")):
+        raise ValueError(
+            "model must be 'network', 'minimal' or an object with init_params, forward and loss_and_grads"
+        )
+    return model
+
+
+def evaluate(params, test_sets: dict, model=network) -> dict[str, float]:
+    """Accuracy on every fixed test set, progress measures on the IC set, and the mean attention maps."""
+    out = {}
+    for name, batch in test_sets.items():
+        logits, a1, a2 = model.forward(params, batch.tokens)
+        out[f"acc_{name}"] = accuracy(logits, batch.labels)
+        if name == "ic":
+            out.update(progress_measures(a1, a2, logits, batch))
+            out["attn1_mean"], out["attn2_examples"] = a1.mean(axis=0), a2[:N_EXAMPLES]
+    return out
+
+
+def evaluation_sets(data: DataConfig, config: TrainConfig) -> dict:
+    """The fixed evaluation sets of a run (drawn from the run's seed). B = 0 training data has no bursty
+    sequences: its IC and IC2 sets use B = 1 (the target's class once in context)."""
+    dtype = np.dtype(config.dtype)
+    task = Task(data)
+    bursty = task if data.B > 0 else Task(replace(data, B=1))
+    return {
+        name: (bursty if name in ("ic", "ic2") else task).sample(
+            stream_rng(config.seed, f"test-{name}"), config.eval_size, name, dtype=dtype
+        )
+        for name in EVAL_SETS
+    }
+
+
+def sgd_update(params: dict, grads: dict, lr: float, weight_decay: float) -> None:
+    """One SGD step with decoupled weight decay, in place: p ← (1 − weight_decay) p − lr ∇p.
+
+    The scalars take each parameter's dtype, so float32 weights stay float32.
+    """
+    for k, p in params.items():
+        p *= p.dtype.type(1 - weight_decay)
+        p -= p.dtype.type(lr) * grads[k]
+
+
+def run_fingerprint(data: DataConfig, config: TrainConfig, model) -> str:
+    """What a checkpoint must match to be resumed: everything but the step budget and bookkeeping."""
+    name = model if isinstance(model, str) else type(model).__name__
+    keep = replace(config, steps=1, checkpoint_every=1, stop_at_ic=0.0, blas_threads=1)
+    return fingerprint(_Run(data, keep, name))
+
+
+@dataclass(frozen=True)
+class _Run:
+    data: DataConfig
+    train: TrainConfig
+    model: str
+
+
+def _resume(path: Path, tag: str):
+    with np.load(path) as z:
+        found = str(z["fingerprint"]) if "fingerprint" in z.files else "none"
+        if found != tag:
+            raise ValueError(
+                f"checkpoint {path} was written by another config (fingerprint {found}, this run "
+                f"{tag}); delete it or give another checkpoint path"
+            )
+        step = int(z["step"])
+        params = {k[6:]: z[k] for k in z.files if k.startswith("param/")}
+        history = {k: list(z[f"hist/{k}"]) for k in HISTORY_KEYS}
+        maps = {k: list(z[f"maps/{k}"]) for k in ("attn1", "attn2")}
+    return step, params, history, maps
+
+
+def train(
+    data: DataConfig, config: TrainConfig, model="network", *, checkpoint=None, progress: bool = False
+) -> TrainResult:
+    """Train from the initialisation of docs/induction_head.md §2; resume from ``checkpoint`` if it exists.
+
+    Parameters
+    ----------
+    data : DataConfig
+    config : TrainConfig
+    model : {"network", "minimal"} or model object
+        The full network (default) or the minimal induction-head model; see :func:`get_model`.
+    checkpoint : path, optional
+        Written every ``checkpoint_every`` steps; resumed from when it exists and was written by the same
+        data, model and config (else a ValueError). A resume issues a :class:`ResumedWarning`.
+    progress : bool
+        Show a progress bar.
+
+    Raises
+    ------
+    FloatingPointError
+        On a non-finite loss or weight, naming the step and the parameters.
+    """
+    if not isinstance(data, DataConfig):
+        raise ValueError(f"data must be a DataConfig, got {type(data).__name__}")
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be an induction_head.TrainConfig, got {type(config).__name__}")
+    mdl = get_model(model, data.P)
+    keep_freed_memory()  # glibc: reuse freed arrays instead of page-faulting fresh ones every step
+    with blas_threads(config.blas_threads):
+        return _train(
+            data,
+            config,
+            mdl,
+            run_fingerprint(data, config, model),
+            None if checkpoint is None else Path(checkpoint),
+            progress,
+        )
+
+
+def _train(data, cfg, model, tag, checkpoint, progress):
+    dtype = np.dtype(cfg.dtype)
+    task = Task(data)
+    sets = evaluation_sets(data, cfg)
+    start, resumed = 0, None
+    if checkpoint is not None and checkpoint.exists():
+        start, params, history, maps = _resume(checkpoint, tag)
+        resumed = start
+        warnings.warn(f"resumed {checkpoint} at step {start}", ResumedWarning, stacklevel=3)
+    else:
+        params = model.init_params(data, stream_rng(cfg.seed, "init"), dtype=dtype)
+        history = {k: [] for k in HISTORY_KEYS}
+        maps = {"attn1": [], "attn2": []}
+    running = []
+
+    def record(step):
+        ev = evaluate(params, sets, model)
+        history["step"].append(step)
+        history["loss"].append(float(np.mean(running)) if running else np.nan)
+        for k in HISTORY_KEYS[2:]:
+            history[k].append(ev.get(k, np.nan))
+        maps["attn1"].append(ev["attn1_mean"])
+        maps["attn2"].append(ev["attn2_examples"])
+        running.clear()
+
+    def save(step):
+        write_npz(
+            checkpoint,
+            {
+                "step": step,
+                "fingerprint": tag,
+                "config": repr(to_dict(cfg)),
+                **{f"param/{k}": v for k, v in params.items()},
+                **{f"hist/{k}": np.asarray(v) for k, v in history.items()},
+                **{f"maps/{k}": np.asarray(v) for k, v in maps.items()},
+            },
+        )
+
+    for step in tqdm(
+        range(start, cfg.steps),
+        initial=start,
+        total=cfg.steps,
+        disable=not progress,
+        desc="ICL SGD",
+        leave=False,
+    ):
+        if step % cfg.eval_every == 0 and not (history["step"] and history["step"][-1] == step):
+            record(step)
+            if cfg.stop_at_ic and history["acc_ic"][-1] >= cfg.stop_at_ic:
+                break
+        batch = task.sample(batch_rng(cfg.seed, step), cfg.batch, "train", dtype=dtype)
+        loss, grads = model.loss_and_grads(params, batch.tokens, batch.labels)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"classification training diverged at step {step}: loss = {loss}")
+        sgd_update(params, grads, cfg.lr, cfg.weight_decay)
+        bad = [k for k, v in params.items() if not np.all(np.isfinite(v))]
+        if bad:
+            raise FloatingPointError(f"classification training diverged at step {step}: non-finite {bad}")
+        running.append(loss)
+        if checkpoint is not None and (step + 1) % cfg.checkpoint_every == 0:
+            save(step + 1)
+    else:
+        if not (history["step"] and history["step"][-1] == cfg.steps):
+            record(cfg.steps)
+    out_maps = {k: np.asarray(v) for k, v in maps.items()}
+    out_maps["context_match"] = sets["ic"].context_match[:N_EXAMPLES]
+    return TrainResult(params, {k: np.asarray(v, dtype=float) for k, v in history.items()}, out_maps, resumed)

@@ -1,0 +1,1 @@
+"""Interfaces: the icl-dynamics command line, sweeps and the report."""

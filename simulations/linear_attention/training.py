@@ -1,0 +1,230 @@
+"""Train the numpy LSA network by SGD on freshly sampled prompts (time = learning rate × steps)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..config import require
+from ..seeding import batch_rng, stream_rng
+from ..threads import blas_threads
+from .network import effective_matrix, embed, loss_and_grads, paper_init
+from .prompts import PromptDistribution
+
+
+class AveragingWindowWarning(UserWarning):
+    """The Polyak-averaging window holds a drift larger than its tolerance (it started too early)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """SGD for the LSA network.
+
+    Attributes
+    ----------
+    N : int
+        Training prompt length (examples per prompt).
+    lr : float
+        Learning rate (time = lr × steps); see :func:`theory.linear_attention.stable_lr`.
+    steps : int
+        SGD steps, each on a fresh batch.
+    batch : int
+        Prompts per step.
+    seed : int
+        Seed of the batches, the evaluation set and any random initialisation.
+    record_every : int
+        Record the evaluation loss and u·U every this many steps.
+    eval_size : int
+        Prompts in the fixed evaluation set.
+    average_last : float
+        Fraction of the final steps over which the weights are Polyak-averaged, in (0, 1].
+    drift_tol : float
+        Largest systematic relative change of u·U allowed between the two halves of the averaging window
+        before :class:`AveragingWindowWarning` is issued.
+    blas_threads : int
+        BLAS threads used while training.
+    """
+
+    N: int = 20
+    lr: float = 0.01
+    steps: int = 1000
+    batch: int = 512
+    seed: int = 0
+    record_every: int = 10
+    eval_size: int = 4096
+    average_last: float = 0.25
+    drift_tol: float = 0.01
+    blas_threads: int = 1
+
+    def __post_init__(self):
+        for name in ("N", "steps", "batch", "record_every", "eval_size", "blas_threads"):
+            v = getattr(self, name)
+            require(isinstance(v, int) and not isinstance(v, bool) and v >= 1, name, "be an integer >= 1")
+        require(
+            isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0,
+            "seed",
+            "be an integer >= 0",
+        )
+        require(_finite(self.lr) and self.lr > 0, "lr", "be a finite number > 0")
+        require(_finite(self.average_last) and 0 < self.average_last <= 1, "average_last", "lie in (0, 1]")
+        require(_finite(self.drift_tol) and self.drift_tol > 0, "drift_tol", "be a finite number > 0")
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :func:`train`.
+
+    Attributes
+    ----------
+    params : dict
+        Final iterate (``W_PV``, ``W_KQ``).
+    params_avg : dict
+        Polyak–Ruppert average of the weights over the averaging window: the trained network the
+        experiments evaluate (its zero-mean SGD fluctuations cancel).
+    history : dict of (n,) arrays
+        ``step``, ``time`` (lr × step) and ``eval_loss`` (loss on the fixed evaluation set) at each record.
+    V : (n, d, d) ndarray
+        Effective matrix u·U (:func:`~simulations.linear_attention.network.effective_matrix`) at each record.
+    V_avg : (d, d) ndarray
+        Effective matrix of ``params_avg``.
+    average_start : int
+        First step of the averaging window.
+    window_drift : float
+        Systematic change of u·U between the two halves of the window, relative to its norm (0 when within
+        SGD noise; see ``_window_drift``).
+    window_settled : bool
+        ``window_drift`` <= the config's ``drift_tol`` (else an :class:`AveragingWindowWarning` was issued).
+    """
+
+    params: dict
+    params_avg: dict
+    history: dict
+    V: np.ndarray
+    V_avg: np.ndarray
+    average_start: int
+    window_drift: float
+    window_settled: bool
+
+    @property
+    def time(self) -> np.ndarray:
+        return self.history["time"]
+
+    @property
+    def eval_loss(self) -> np.ndarray:
+        return self.history["eval_loss"]
+
+    def __repr__(self) -> str:
+        return (
+            f"TrainResult(steps={int(self.history['step'][-1])}, final eval_loss="
+            f"{self.history['eval_loss'][-1]:.4g}, window_drift={self.window_drift:.3g})"
+        )
+
+
+def train(
+    dist: PromptDistribution, config: TrainConfig, init: dict | None = None, *, progress: bool = False
+) -> TrainResult:
+    """SGD on ½(ŷ − y_q)² with a fresh batch each step; the batch at step k is a function of (seed, k).
+
+    Parameters
+    ----------
+    dist : PromptDistribution
+        Training prompt law.
+    config : TrainConfig
+    init : dict, optional
+        Initial ``W_PV``, ``W_KQ`` (copied, not modified); default the paper's initialisation
+        (:func:`~simulations.linear_attention.network.paper_init`) with σ = 1/√d.
+    progress : bool
+        Show a progress bar.
+
+    Raises
+    ------
+    FloatingPointError
+        When the loss or a weight becomes non-finite (names the step and the parameter).
+    """
+    if not isinstance(dist, PromptDistribution):
+        raise ValueError(f"dist must be a PromptDistribution, got {type(dist).__name__}")
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a linear_attention.TrainConfig, got {type(config).__name__}")
+    d, cfg = dist.d, config
+    init = paper_init(d, d**-0.5) if init is None else init
+    shapes = {"W_PV": (d + 1, d + 1), "W_KQ": (d + 1, d + 1)}
+    if set(init) != set(shapes) or any(np.shape(init[k]) != s for k, s in shapes.items()):
+        raise ValueError(f"init must hold W_PV and W_KQ of shape ({d + 1}, {d + 1})")
+    p = {k: np.array(v, dtype=np.float64, copy=True) for k, v in init.items()}
+    if not all(np.all(np.isfinite(v)) for v in p.values()):
+        raise ValueError("init must be finite")
+    with blas_threads(cfg.blas_threads):
+        return _train(p, dist, cfg, progress)
+
+
+def _train(p, dist, cfg, progress):
+    ev = dist.sample(stream_rng(cfg.seed, "eval"), cfg.eval_size, cfg.N)
+    E_ev = embed(ev.X, ev.y, ev.x_query)
+    start_avg = min(int(round(cfg.steps * (1 - cfg.average_last))), cfg.steps - 1)
+    p_sum = {k: np.zeros_like(v) for k, v in p.items()}
+    steps, losses, Vs = [], [], []
+
+    def record(step):
+        steps.append(step)
+        losses.append(loss_and_grads(p, E_ev, ev.y_query)[0])
+        Vs.append(effective_matrix(p))
+
+    for step in tqdm(range(cfg.steps), disable=not progress, desc="LSA SGD", leave=False):
+        if step % cfg.record_every == 0:
+            record(step)
+        pr = dist.sample(batch_rng(cfg.seed, step), cfg.batch, cfg.N)
+        loss, grads = loss_and_grads(p, embed(pr.X, pr.y, pr.x_query), pr.y_query)
+        if not np.isfinite(loss):
+            raise FloatingPointError(
+                f"LSA training diverged at step {step}: loss = {loss} (lr = {cfg.lr} may be too large)"
+            )
+        for k in p:
+            p[k] -= cfg.lr * grads[k]
+            if not np.all(np.isfinite(p[k])):
+                raise FloatingPointError(f"LSA training diverged at step {step}: parameter {k} is non-finite")
+        if step + 1 > start_avg:  # the average is over the iterates after steps start_avg + 1 … steps
+            for k in p:
+                p_sum[k] += p[k]
+    record(cfg.steps)
+    p_avg = {k: v / (cfg.steps - start_avg) for k, v in p_sum.items()}
+    steps, Vs = np.array(steps), np.array(Vs)
+    drift = _window_drift(steps, Vs, start_avg)
+    settled = drift <= cfg.drift_tol
+    if not settled:
+        warnings.warn(
+            f"u·U drifted by {drift:.3g} (relative) between the two halves of the averaging window "
+            f"(steps {start_avg}–{cfg.steps}); the window started before the slow modes converged: "
+            "train longer or average over fewer steps",
+            AveragingWindowWarning,
+            stacklevel=3,
+        )
+    history = {"step": steps, "time": cfg.lr * steps, "eval_loss": np.array(losses)}
+    return TrainResult(p, p_avg, history, Vs, effective_matrix(p_avg), start_avg, drift, settled)
+
+
+def _window_drift(steps, Vs, start) -> float:
+    """Systematic change of u·U across the averaging window, relative to ‖V̄‖_F (0 when it is within noise).
+
+    The window's records are cut into 8 blocks (blocks, not records: SGD noise in the slow modes is correlated
+    over many steps). D is the mean of the last 4 block means minus the mean of the first 4. If the window
+    started after convergence, both halves are draws of the same stationary noise, whose size the last 4
+    blocks show: D counts as a drift when ‖D‖_F exceeds 3 standard errors of such a difference. Returns
+    ‖D‖_F / ‖V̄‖_F if it counts, else 0; with fewer than 16 records in the window, 0 (nothing to judge).
+    """
+    inside = np.nonzero(steps > start)[0]
+    if len(inside) < 16:
+        return 0.0
+    blocks = np.array([Vs[idx].mean(axis=0) for idx in np.array_split(inside, 8)])
+    diff = blocks[4:].mean(axis=0) - blocks[:4].mean(axis=0)
+    se = float(np.sqrt(np.sum(2 * blocks[4:].var(axis=0, ddof=1) / 4)))
+    size = float(np.linalg.norm(diff))
+    if size <= 3 * se:
+        return 0.0
+    return size / max(float(np.linalg.norm(blocks.mean(axis=0))), 1e-300)

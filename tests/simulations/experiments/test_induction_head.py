@@ -1,0 +1,94 @@
+"""The classification experiments at tiny sizes: configs, sweeps of points, checks."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from simulations.executors import InProcessExecutor, process_executor
+from simulations.experiments.catalogue import EXPERIMENTS
+from simulations.experiments.induction_head.data_dependence import DataDependenceConfig, _direction
+from simulations.experiments.induction_head.side_by_side import SideBySideConfig
+from simulations.experiments.induction_head.transition import TransitionConfig, run_transition
+from simulations.experiments.kit import Context
+from simulations.induction_head import DataConfig, TrainConfig, theory_contexts
+from theory.induction_head import integrate_nested_logits
+
+TINY_DATA = DataConfig(K=8, L=4, N=2, D=7, P=5, B=1, p_C=0.5)
+TINY_TRAIN = TrainConfig(steps=40, batch=16, eval_every=20, eval_size=20)
+
+
+def test_transition_sweep_is_the_same_in_parallel_and_in_process():
+    cfg = TransitionConfig(
+        data=TINY_DATA, train=TINY_TRAIN, Ns=(2,), L_multiples=(1, 2), seeds=(0,), theory_contexts=50
+    )
+    serial = run_transition(cfg, Context(executor=InProcessExecutor()))
+    with process_executor(2) as pool:
+        parallel = run_transition(cfg, Context(executor=pool))
+    assert serial.summary == parallel.summary
+    assert serial.arrays.keys() == parallel.arrays.keys()
+    for k in serial.arrays:
+        np.testing.assert_array_equal(serial.arrays[k], parallel.arrays[k])
+    eq, gt = serial.summary["arms"]
+    assert (eq["N"], eq["L"], gt["L"]) == (2, 2, 4)
+    assert eq["theory_ideal"] is None  # L = N: the idealised flow never leaves the origin
+    want = integrate_nested_logits(2, 4, 0.0, 1e4, level=0.75).t_transition
+    assert gt["theory_ideal"] == pytest.approx(want, rel=1e-9)
+    assert gt["theory_finite"] > 0
+
+
+def test_theory_contexts_have_the_target_in_context_B_times():
+    data = DataConfig(K=32, L=8, N=4, D=400, P=9, epsilon=0.0, B=2, p_C=0.0)
+    ctx = theory_contexts(data, 200)
+    match = ctx.context_labels == ctx.target[:, None]  # distinct labels per class in bursty contexts
+    assert np.all(match.sum(axis=1) == 2)
+    # ε = 0: a matching item is the same unit-norm-ish vector (|μ|² ≈ 1 ± 0.07 at D = 400); others ≈ 0
+    assert abs(ctx.overlaps[match].mean() - 1) < 0.03 and abs(ctx.overlaps[~match].mean()) < 0.02
+
+
+def test_data_dependence_points_are_deduplicated_and_valid():
+    cfg = DataDependenceConfig(
+        data=DataConfig(K=8, L=4, N=2, D=7, P=5, B=1),
+        Ks=(8, 16),
+        Bs=(0, 1),
+        epsilons=(0.1, 0.5),
+        alphas=(0.0, 1.0),
+        mixture_p_B=(0.5,),
+        mixture_p_C=(0.5,),
+    )
+    pts = cfg.points()
+    assert len(pts) == len({tuple(p.values()) for p in pts})
+    # 4 K×B points (centre K = 8, B = 1 among them) + ε = 0.5 + α = 1 + one mixture point
+    assert len(pts) == 4 + 1 + 1 + 1
+    assert all(p["p_C"] == 0 for p in pts if p["B"] == 0)
+    with pytest.raises(ValueError, match="mixture_p_B"):
+        DataDependenceConfig(mixture_p_B=(1.0,))
+    with pytest.raises(ValueError, match="'Ks'"):
+        DataDependenceConfig(Ks=(32,))
+
+
+def test_direction_check():
+    assert _direction("up", [0.1, 0.5, 0.9], +1, 0.07).passed
+    assert not _direction("too small", [0.5, 0.52], +1, 0.07).passed
+    assert not _direction("reversal", [0.1, 0.9, 0.5, 0.95], +1, 0.07).passed
+    assert _direction("down", [0.9, 0.93, 0.2], -1, 0.07).passed
+
+
+def test_side_by_side_needs_bursty_data():
+    with pytest.raises(ValueError, match="'data.B'"):
+        SideBySideConfig(data=dataclasses.replace(TINY_DATA, B=0, p_C=0.0))
+
+
+def test_paper_profiles_use_novel_classes_only_for_dynamics():
+    """Novel classes (p_C > 0) in the dynamics experiments, p_C = 0 in the data-dependence grids."""
+    for name in (
+        "induction-head-curves",
+        "induction-head-minimal",
+        "induction-head-side-by-side",
+        "induction-head-transition",
+    ):
+        assert EXPERIMENTS[name].config("paper").data.p_C == 0.5, name
+    grid = EXPERIMENTS["induction-head-data-dependence"].config("paper")
+    assert grid.data.p_C == 0.0
+    assert all(p["p_C"] == 0.0 for p in grid.sweeps()["KxB"])
+    assert grid.data.K == 512 and grid.train.steps == 150000  # the real configs' own defaults

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from simulations.induction_head import DataConfig, Task
+from simulations.induction_head.network import PARAM_NAMES, forward, init_params, loss_and_grads
+from tests.gradcheck import central_differences
+
+SMALL = DataConfig(K=32, L=8, N=4, D=11, P=12, B=2)
+
+
+def naive_forward(params, tokens):
+    """Spec §2 written token by token: u_i ← u_i + Σ_{j≤i} p_ij V u_j, p_ij ∝ exp((K u_j)·(Q u_i))."""
+    B, T, _ = tokens.shape
+    out = []
+    for b in range(B):
+        u = [tokens[b, t].astype(np.float64) for t in range(T)]
+        maps = []
+        for layer in (1, 2):
+            Q, K, V = (params[f"attn{layer}.{m}"] for m in "QKV")
+            new, A = [], np.zeros((T, T))
+            for i in range(T):
+                s = np.array([(K @ u[j]) @ (Q @ u[i]) for j in range(i + 1)])
+                p = np.exp(s - s.max())
+                p /= p.sum()
+                A[i, : i + 1] = p
+                new.append(u[i] + sum(p[j] * (V @ u[j]) for j in range(i + 1)))
+            u = new
+            maps.append(A)
+        h = u[-1]
+        for k in (1, 2, 3):
+            h = np.maximum(params[f"mlp.W{k}"] @ h + params[f"mlp.b{k}"], 0)
+        out.append((params["readout.W"] @ h, maps[0], maps[1][-1]))
+    return (np.stack([o[0] for o in out]), np.stack([o[1] for o in out]), np.stack([o[2] for o in out]))
+
+
+def test_fast_forward_is_the_spec_network():
+    task = Task(SMALL)
+    batch = task.sample(np.random.default_rng(0), 5, dtype=np.float64)
+    params = init_params(SMALL, np.random.default_rng(1), dtype=np.float64)
+    params = {k: 2 * v for k, v in params.items()}  # sharper attention than at init
+    logits, a1, a2 = forward(params, batch.tokens)
+    ref = naive_forward(params, batch.tokens)
+    for got, want in zip((logits, a1, a2), ref, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    assert np.allclose(a1.sum(axis=2), 1) and np.all(np.triu(a1[0], 1) == 0)
+
+
+def test_every_gradient_matches_central_differences():
+    """Relative error ≤ 1e-6 in float64 for every parameter (the issue's criterion)."""
+    task = Task(SMALL)
+    batch = task.sample(np.random.default_rng(2), 6, dtype=np.float64)
+    params = {k: 1.5 * v for k, v in init_params(SMALL, np.random.default_rng(3), dtype=np.float64).items()}
+    _, grads = loss_and_grads(params, batch.tokens, batch.labels)
+    assert set(grads) == set(PARAM_NAMES)
+    num = central_differences(lambda p: loss_and_grads(p, batch.tokens, batch.labels)[0], params)
+    for name in PARAM_NAMES:
+        rel = np.linalg.norm(num[name] - grads[name]) / np.linalg.norm(num[name])
+        assert rel < 1e-6, (name, rel)
+
+
+def test_float32_matches_float64():
+    task = Task(SMALL)
+    batch = task.sample(np.random.default_rng(4), 16, dtype=np.float64)
+    p64 = init_params(SMALL, np.random.default_rng(5), dtype=np.float64)
+    p32 = {k: v.astype(np.float32) for k, v in p64.items()}
+    l64, g64 = loss_and_grads(p64, batch.tokens, batch.labels)
+    l32, g32 = loss_and_grads(p32, batch.tokens.astype(np.float32), batch.labels)
+    assert l32 == pytest.approx(l64, rel=1e-5)
+    assert all(g32[k].dtype == np.float32 for k in g32)
+    for k in g64:
+        assert np.linalg.norm(g32[k] - g64[k]) <= 1e-4 * np.linalg.norm(g64[k]) + 1e-7
+
+
+def test_init_scales():
+    cfg = DataConfig()
+    p = init_params(cfg, np.random.default_rng(0))
+    assert p["attn1.Q"].shape == (128, 128) and p["readout.W"].shape == (32, 128)
+    assert np.var(p["attn1.Q"]) == pytest.approx(1 / 63, rel=0.05)
+    assert np.var(p["mlp.W2"]) == pytest.approx(2 / 128, rel=0.05)

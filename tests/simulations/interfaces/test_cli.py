@@ -1,0 +1,193 @@
+"""The command line: configs from --set, saved runs, and runs that never lose or mislabel work."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulations import storage
+from simulations.config import leaf_fields, with_overrides
+from simulations.experiments.catalogue import EXPERIMENTS
+from simulations.experiments.linear_attention.flow import FlowConfig
+from simulations.experiments.runner import redraw
+from simulations.interfaces import cli
+
+
+def unwritable_dir(tmp_path) -> Path:
+    """A place no run can write: a read-only folder for a normal user; for root (who ignores permission
+    bits) a path under sysfs, where the kernel refuses to create anything."""
+    if os.geteuid() != 0:
+        d = tmp_path / "readonly"
+        d.mkdir()
+        d.chmod(0o555)
+        return d / "out"
+    return Path("/sys/icl-dynamics-test/out")
+
+
+def test_overrides_coerce_types_and_validate():
+    cfg = with_overrides(FlowConfig(), ["dims=2,3", "kappa=3.5", "batch=64"])
+    assert cfg.dims == (2, 3) and cfg.kappa == 3.5 and cfg.batch == 64
+    with pytest.raises(ValueError, match="'sigma_factor' must lie in"):
+        with_overrides(cfg, ["sigma_factor=2.5"])
+    with pytest.raises(ValueError, match="unknown config field 'nope'"):
+        with_overrides(cfg, ["nope=1"])
+    with pytest.raises(ValueError, match="expects int"):
+        with_overrides(cfg, ["batch=big"])
+    with pytest.raises(ValueError, match="finite"):
+        with_overrides(cfg, ["kappa=inf"])
+    with pytest.raises(ValueError, match="did you mean 'kappa'"):
+        with_overrides(cfg, ["kapa=2"])
+
+
+def test_nested_fields_by_path_and_by_bare_name():
+    exp = EXPERIMENTS["induction-head-curves"]
+    cfg = exp.config("quick", ["K=256", "data.B=2", "train.lr=0.02", "bursty_sampling=uniform"])
+    assert (cfg.data.K, cfg.data.B, cfg.train.lr, cfg.data.bursty_sampling) == (256, 2, 0.02, "uniform")
+    with pytest.raises(ValueError, match="config field 'bursty_sampling' must be 'zipf' or 'uniform'"):
+        exp.config("quick", ["bursty_sampling=bad"])
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_every_field_of_every_profile_is_reachable_with_set(name):
+    """For each profile and leaf field, --set PATH=<its value> is accepted and changes nothing."""
+    exp = EXPERIMENTS[name]
+    for profile in exp.profiles:
+        cfg = exp.config(profile)
+        for f in leaf_fields(cfg):
+            text = ",".join(map(str, f.value)) if isinstance(f.value, tuple) else str(f.value)
+            assert exp.config(profile, [f"{f.path}={text}"]) == cfg, f.path
+
+
+def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError):
+        storage.save_run(tmp_path, "exp", "quick", {"a": 1}, {"checks": []}, {"x": np.ones(3)})
+    assert list((tmp_path / "exp").iterdir()) == []
+
+
+def test_runs_are_readable_by_the_group(tmp_path):
+    old = os.umask(0o022)
+    try:
+        run = storage.save_run(tmp_path, "exp", "quick", {}, {"checks": []}, {"x": np.ones(2)})
+    finally:
+        os.umask(old)
+    assert run.path.stat().st_mode & 0o777 == 0o755
+    assert (run.path / "metrics.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_cli_run_plot_validate(tmp_path, capsys):
+    assert cli.main(["run", "linear-attention-symbolic", "--out", str(tmp_path), "--workers", "1"]) == 0
+    run_dir = Path(capsys.readouterr().out.splitlines()[0])
+    assert {p.name for p in run_dir.iterdir()} >= {"config.json", "metrics.json", "arrays.npz", "figures"}
+    head = json.loads((run_dir / "config.json").read_text())
+    assert head["experiment"] == "linear-attention-symbolic" and head["config"]["trials"] == 5
+    assert head["seconds"] > 0
+    assert cli.main(["plot", str(run_dir)]) == 0
+
+
+def test_validate_json_reports_every_check(tmp_path, capsys):
+    assert (
+        cli.main(
+            [
+                "validate",
+                "--json",
+                "--only",
+                "linear-attention-symbolic",
+                "--out",
+                str(tmp_path),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    rows = json.loads(out[out.index("[") :])
+    assert rows and all(r["passed"] for r in rows)
+    assert {r["kind"] for r in rows} >= {"holds", "value", "bound"}
+
+
+def test_cli_bad_input_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["run", "linear-attention-shifts", "--set", "d=0", "--out", str(tmp_path)]) == 2
+    assert "config field 'd' must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "linear-attention-shifts").exists()
+
+
+def test_bad_out_is_found_before_any_work(tmp_path, capsys, monkeypatch):
+    calls = []
+    monkeypatch.setattr("simulations.experiments.runner.save_run", lambda *a, **k: calls.append(1))
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    assert cli.main(["run", "linear-attention-symbolic", "--out", str(a_file)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert cli.main(["run", "linear-attention-symbolic", "--out", str(unwritable_dir(tmp_path))]) == 2
+    assert "not writable" in capsys.readouterr().err
+    assert calls == []
+
+
+def test_only_names_are_checked_before_anything_runs(tmp_path, capsys):
+    assert (
+        cli.main(
+            ["validate", "--only", "linear-attention-symbolic", "--only", "nope", "--out", str(tmp_path)]
+        )
+        == 2
+    )
+    assert "unknown experiment 'nope'" in capsys.readouterr().err
+    assert not (tmp_path / "linear-attention-symbolic").exists()
+
+
+def test_an_interrupt_while_drawing_figures_leaves_no_run(tmp_path):
+    """A real SIGINT delivered while the figures are drawn: no run folder under a final (or any) name."""
+    script = textwrap.dedent(f"""
+        import os, signal
+        from simulations.experiments import catalogue
+        exp = catalogue.EXPERIMENTS["linear-attention-symbolic"]
+        def plot(run, fig_dir):
+            (fig_dir / "half.png").write_bytes(b"x")
+            os.kill(os.getpid(), signal.SIGINT)
+        object.__setattr__(exp, "plot", plot)
+        from simulations.interfaces import cli
+        cli.main(["run", "linear-attention-symbolic", "--out", {str(tmp_path)!r}, "--workers", "1"])
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in proc.stderr
+    assert list((tmp_path / "linear-attention-symbolic").iterdir()) == []
+
+
+def test_plot_redraws_from_saved_files_only(tmp_path):
+    """A saved risk-vs-length run (tiny arrays) is redrawn without recomputing."""
+    Ms = np.array([1, 2, 4])
+    arrays = {
+        "Ms": Ms,
+        **{
+            f"N5/{k}": np.linspace(1, 2, 3)
+            for k in ("formula", "mc", "mc_se", "net", "net_se", "net_formula", "ols", "ols_se")
+        },
+    }
+    run = storage.save_run(
+        tmp_path,
+        "linear-attention-risk",
+        "quick",
+        {},
+        {"d": 2, "Ns": [5], "networks": {"5": {"limit": 0.5}}, "checks": []},
+        arrays,
+    )
+    redraw(run.path)
+    assert (run.path / "figures" / "risk_vs_length.png").stat().st_size > 1000
+    assert (run.path / "figures" / "risk_vs_length.svg").stat().st_size > 1000
+
+
+def test_show_lists_fields_with_profiles(capsys):
+    assert cli.main(["show", "induction-head-curves"]) == 0
+    out = capsys.readouterr().out
+    assert "data.K" in out and "paper: 512" in out and "Number of classes" in out
+    assert cli.main(["show", "induction-head-curve"]) == 2
+    assert "did you mean induction-head-curves" in capsys.readouterr().err

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from simulations.linear_attention import PromptDistribution
+from simulations.seeding import batch_rng
+
+
+def test_labels_are_linear_without_noise_and_covariance_is_right():
+    S = np.array([[2.0, 0.5], [0.5, 1.0]])
+    pr = PromptDistribution(2, cov=S).sample(np.random.default_rng(0), 20000, 5)
+    np.testing.assert_allclose(pr.y, np.einsum("bmd,bd->bm", pr.X, pr.w), rtol=1e-12, atol=1e-12)
+    emp = np.einsum("bmi,bmj->ij", pr.X, pr.X) / (20000 * 5)
+    # entrywise s.e. of a covariance estimate ≈ √((S_ii S_jj + S_ij²)/n) ≤ 0.01 here; 5 s.e.
+    np.testing.assert_allclose(emp, S, atol=0.05)
+
+
+def test_shifts_noise_and_fixed_task():
+    w = np.array([3.0, -4.0])
+    dist = PromptDistribution(2, query_cov=4 * np.eye(2), fixed_task=w, noise_var=0.25)
+    pr = dist.sample(np.random.default_rng(1), 20000, 3)
+    assert np.all(pr.w == w)
+    assert np.var(pr.x_query) == pytest.approx(4.0, rel=0.05)
+    assert np.var(pr.y - np.einsum("bmd,bd->bm", pr.X, pr.w)) == pytest.approx(0.25, rel=0.05)
+    np.testing.assert_allclose(pr.y_query, pr.x_query @ w)  # target noise off by default
+
+
+def test_random_covariance_prompts_have_exp_variances():
+    pr = PromptDistribution(3, random_cov="exponential").sample(np.random.default_rng(2), 40000, 4)
+    # E x² = E λ = 1, E x⁴ = 3 E λ² = 6 for Exp(1) (a Gaussian would give 3)
+    assert np.mean(pr.X**2) == pytest.approx(1.0, rel=0.03)
+    assert np.mean(pr.X**4) == pytest.approx(6.0, rel=0.08)
+
+
+def test_batch_is_a_function_of_seed_and_step():
+    dist = PromptDistribution(3)
+    a = dist.sample(batch_rng(7, 11), 8, 4)
+    b = dist.sample(batch_rng(7, 11), 8, 4)
+    c = dist.sample(batch_rng(7, 12), 8, 4)
+    np.testing.assert_array_equal(a.X, b.X)
+    assert not np.array_equal(a.X, c.X)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"d": 0}, "d must be"),
+        ({"d": 2, "cov": np.eye(3)}, "cov must have shape"),
+        ({"d": 2, "noise_var": -0.1}, "noise_var must be"),
+        ({"d": 2, "random_cov": "wishart"}, "random_cov must be"),
+        ({"d": 2, "fixed_task": np.ones(3)}, "fixed_task must be"),
+    ],
+)
+def test_bad_distribution(kw, match):
+    with pytest.raises(ValueError, match=match):
+        PromptDistribution(**kw)
