@@ -26,6 +26,63 @@ def require(condition: bool, field: str, rule: str) -> None:
         raise ValueError(f"config field {field!r} must {rule}")
 
 
+def _type_ok(value, typ) -> tuple[bool, object]:
+    """(value is a valid instance of the annotation ``typ``, the value normalised: lists become tuples)."""
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(typ):
+            return True, None
+        inner = [a for a in typing.get_args(typ) if a is not type(None)]
+        return _type_ok(value, inner[0])
+    if origin is tuple:
+        if not isinstance(value, (tuple, list)):
+            return False, value
+        inner = typing.get_args(typ)[0]
+        checked = [_type_ok(v, inner) for v in value]
+        return all(ok for ok, _ in checked), tuple(v for _, v in checked)
+    if origin is typing.Literal:
+        return value in typing.get_args(typ) and isinstance(value, str), value
+    if typ is bool:
+        return isinstance(value, bool), value
+    if typ is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if typ is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return ok, float(value) if ok else value
+    if typ is str:
+        return isinstance(value, str), value
+    if dataclasses.is_dataclass(typ):
+        return isinstance(value, typ), value
+    return True, value
+
+
+def check_types(cfg) -> None:
+    """Check every field of a config against its annotation (bools are not integers, floats are finite,
+    lists hold their element type) and normalise lists to tuples; a ValueError names the field."""
+    hints = typing.get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        ok, value = _type_ok(getattr(cfg, f.name), hints[f.name])
+        if not ok:
+            raise ValueError(
+                f"config field {f.name!r} must be {_type_name(hints[f.name])}, got {getattr(cfg, f.name)!r}"
+            )
+        object.__setattr__(cfg, f.name, value)
+
+
+def config(cls):
+    """Class decorator for configs: a frozen dataclass whose fields are type-checked (:func:`check_types`)
+    before the class's own ``__post_init__`` checks their rules."""
+    own = cls.__dict__.get("__post_init__")
+
+    def __post_init__(self):
+        check_types(self)
+        if own is not None:
+            own(self)
+
+    cls.__post_init__ = __post_init__
+    return dataclass(frozen=True)(cls)
+
+
 def is_config(obj) -> bool:
     """True for a dataclass instance or class (a config or a nested config)."""
     return dataclasses.is_dataclass(obj)
@@ -52,13 +109,16 @@ class FieldInfo:
 def _type_name(typ) -> str:
     origin = typing.get_origin(typ)
     if origin is tuple:
-        return f"list of {_type_name(typing.get_args(typ)[0])}"
+        plural = {int: "integers", float: "finite numbers", str: "strings", bool: "true/false values"}
+        inner = typing.get_args(typ)[0]
+        return f"a list of {plural.get(inner, _type_name(inner))}"
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(typ) if a is not type(None)]
         return f"{_type_name(args[0])} or none"
     if origin is typing.Literal:
-        return " | ".join(repr(a) for a in typing.get_args(typ))
-    return getattr(typ, "__name__", str(typ))
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(typ))
+    names = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
+    return names.get(typ, getattr(typ, "__name__", str(typ)))
 
 
 def field_help(cls) -> dict[str, str]:

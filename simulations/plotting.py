@@ -83,4 +83,80 @@ def save(fig, fig_dir, stem: str) -> list[Path]:
     return out
 
 
-__all__ = ["OKABE_ITO", "band", "plt", "save", "style_axes", "theory_sim_legend"]
+# ---------------------------------------------------------------------- one function per result type
+def plot_flow(result, ax=None, what: str = "gap"):
+    """Draw a :class:`theory.linear_attention.FlowResult` on ``ax``: the loss gap L − L* against time
+    (``what="gap"``, log scale) or the diagonal of u·U with Γ⁻¹ dotted (``what="V"``). Returns the Axes."""
+    ax = plt.gca() if ax is None else ax
+    if what == "gap":
+        ax.plot(result.t, result.gap, color="k", label="theory: reduced flow")
+        ax.set_yscale("log")
+        return style_axes(ax, "gradient-flow time", "loss gap L − L*")
+    if what != "V":
+        raise ValueError(f"what must be 'gap' or 'V', got {what!r}")
+    V = result.V
+    for i in range(min(V.shape[1], 6)):
+        ax.plot(result.t_U, V[:, i, i], color=OKABE_ITO[i % 7])
+        ax.axhline(result.minimizer[i, i], color=OKABE_ITO[i % 7], ls=":", lw=0.8)
+    return style_axes(ax, "gradient-flow time", "(u·U)_ii (dotted: the minimiser)")
+
+
+def plot_comparison(comparison, ax=None):
+    """Draw a :class:`simulations.linear_attention.FlowComparison`: the ODE's loss gap and the trained
+    network's exact population gap on one time axis (lr × steps). Returns the Axes."""
+    ax = plot_flow(comparison.flow, ax)
+    if comparison.network_gap is not None:
+        ax.plot(
+            comparison.network.time,
+            comparison.network_gap,
+            ".",
+            ms=3,
+            color=OKABE_ITO[1],
+            label="simulation: trained network",
+        )
+    ax.set_xlim(0, 2.5 * comparison.t_train)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_nested_logits(trajectory, ax=None):
+    """Draw a :class:`theory.induction_head.NestedLogitTrajectory`: its parameters and the right-label
+    probability against gradient-flow time. Returns the Axes."""
+    ax = plt.gca() if ax is None else ax
+    for k, name in enumerate(trajectory.names):
+        ax.plot(trajectory.t, trajectory.params[:, k], label=name, color=OKABE_ITO[k])
+    ax.plot(trajectory.t, trajectory.p_right, "k--", label="P(right label)")
+    if trajectory.t_transition is not None:
+        ax.axvline(trajectory.t_transition, color="gray", ls=":")
+    ax.legend(fontsize=7)
+    return style_axes(ax, "gradient-flow time", "parameter / probability")
+
+
+def plot_history(result, ax=None, keys=None):
+    """Draw a training history (either task's ``TrainResult``) against the step: by default the accuracies
+    of a classification run, or the evaluation loss of an LSA run. Returns the Axes."""
+    ax = plt.gca() if ax is None else ax
+    h = result.history
+    if keys is None:
+        keys = [k for k in ("acc_ic", "acc_ic2", "acc_iw", "acc_train") if k in h] or ["eval_loss"]
+    missing = [k for k in keys if k not in h]
+    if missing:
+        raise ValueError(f"keys {missing} are not in the history (it has {sorted(h)})")
+    for i, k in enumerate(keys):
+        ax.plot(h["step"], h[k], label=k, color=OKABE_ITO[i % 7])
+    ax.legend(fontsize=7)
+    return style_axes(ax, "SGD step", ", ".join(keys))
+
+
+__all__ = [
+    "OKABE_ITO",
+    "band",
+    "plot_comparison",
+    "plot_flow",
+    "plot_history",
+    "plot_nested_logits",
+    "plt",
+    "save",
+    "style_axes",
+    "theory_sim_legend",
+]

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import require
+from ..config import config, require
 
 
-@dataclass(frozen=True)
+@config
 class DataConfig:
     """The data of Reddy (2023), docs/induction_head.md §1. Defaults: the paper's headline setting.
 
@@ -64,17 +64,6 @@ class DataConfig:
     data_seed: int = 0
 
     def __post_init__(self):
-        for name in ("K", "L", "N", "D", "P", "B", "data_seed"):
-            v = getattr(self, name)
-            require(isinstance(v, int) and not isinstance(v, bool), name, "be an integer")
-        for name in ("epsilon", "alpha", "p_B", "p_C"):
-            v = getattr(self, name)
-            require(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v),
-                name,
-                "be a finite number",
-            )
-        require(isinstance(self.random_offset, bool), "random_offset", "be true or false")
         require(self.N >= 1, "N", "be >= 1")
         require(self.L >= 2, "L", "be >= 2")
         require(self.K >= 1, "K", "be >= 1")

@@ -1,4 +1,4 @@
-"""Accuracies and progress measures of spec induction_head §3 from logits and attention maps."""
+"""Accuracies and progress measures of docs/induction_head.md §3 from logits and attention maps."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def accuracy(logits, labels) -> float:
 
 
 def progress_measures(attn1, attn2, logits, batch) -> dict[str, float]:
-    r"""ILA1, TILA2, TLA2 and CLA (spec §3), averaged over the batch.
+    r"""ILA1, TILA2, TLA2 and CLA (docs/induction_head.md §3), averaged over the batch.
 
     * ILA1: layer-1 attention from each label token (odd t) to the item just before it (t − 1);
     * TILA2: layer-2 attention from the target to the label tokens that follow items of its class;

@@ -1,4 +1,4 @@
-r"""Minimal induction-head model (spec induction_head §5, *package formulation*; docs/induction_head.md).
+r"""Minimal induction-head model (docs/induction_head.md §5, *package formulation*; docs/induction_head.md).
 
 On the content part c_t ∈ R^D of the tokens (positions are implied by the layout x₁ ℓ₁ … x_N ℓ_N x_q):
 * layer 1: each label token mixes in its preceding item, ℓ_j ← ℓ_j + s x_j with s = σ(β₁);
@@ -6,6 +6,8 @@ On the content part c_t ∈ R^D of the tokens (positions are implied by the layo
   the items and itself; h = x_q + Σ_t p_t c1_t (identity values, residual);
 * the classifier of the full network (three ReLU layers, read-out) reads h.
 Scalars ``ih.beta1``, ``ih.alpha``, ``ih.beta2`` (shape ()), and the MLP weights named as in the network.
+Stacked runs: parameters with a leading run axis (scalars (R,), weights (R, …)) and tokens (R, B, T, P+D)
+train R models in one step (:mod:`.batched`); the arithmetic per run is the single run's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from .network import classifier_backward, classifier_forward, init_classifier, softmax
+
+
+def _per_run(x, k: int):
+    """A scalar parameter (shape () or (R,)) shaped to broadcast against k trailing axes (() unchanged)."""
+    return x if np.ndim(x) == 0 else np.reshape(x, np.shape(x) + (1,) * k)
 
 
 class MinimalInductionHead:
@@ -32,18 +39,19 @@ class MinimalInductionHead:
         return p
 
     def _forward(self, params, tokens):
-        c = tokens[:, :, self.P :]
-        B, T, D = c.shape
+        c = tokens[..., self.P :]
+        T = c.shape[-2]
         N = (T - 1) // 2
-        s = 1.0 / (1.0 + np.exp(-params["ih.beta1"]))
-        items, labels, xq = c[:, 0 : 2 * N : 2], c[:, 1 : 2 * N : 2], c[:, -1]
-        m = np.einsum("bnd,bd->bn", items, xq)  # overlap of x_q with the item copied into label j
-        logits2 = np.zeros((B, T), dtype=c.dtype)
-        logits2[:, 1 : 2 * N : 2] = params["ih.alpha"] * s * m + params["ih.beta2"]
+        s = 1.0 / (1.0 + np.exp(-params["ih.beta1"]))  # () or (R,)
+        items, labels, xq = c[..., 0 : 2 * N : 2, :], c[..., 1 : 2 * N : 2, :], c[..., -1, :]
+        m = np.einsum("...nd,...d->...n", items, xq)  # overlap of x_q with the item copied into label j
+        logits2 = np.zeros(c.shape[:-1], dtype=c.dtype)
+        a, b2 = _per_run(params["ih.alpha"], 2), _per_run(params["ih.beta2"], 2)
+        logits2[..., 1 : 2 * N : 2] = a * _per_run(s, 2) * m + b2
         p = softmax(logits2)
         c1 = c.copy()
-        c1[:, 1 : 2 * N : 2] = labels + s * items
-        logits, acts = classifier_forward(params, xq + np.einsum("bt,btd->bd", p, c1))
+        c1[..., 1 : 2 * N : 2, :] = labels + _per_run(s, 3) * items
+        logits, acts = classifier_forward(params, xq + np.einsum("...t,...td->...d", p, c1))
         return logits, (c, c1, items, m, s, p, acts)
 
     def attention_maps(self, params, B: int, T: int, p2, dtype):
@@ -61,16 +69,22 @@ class MinimalInductionHead:
         return logits, a1, a2
 
     def loss_and_grads(self, params, tokens, labels):
-        """Mean cross-entropy and hand-written gradients for every parameter."""
+        """Mean cross-entropy and hand-written gradients for every parameter.
+
+        tokens (B, T, P+D) and labels (B,), or (R, B, T, P+D) and (R, B) with stacked parameters: then
+        the loss is an (R,) array and every gradient has the run axis (docs/induction_head.md §5).
+        """
         logits, (c, c1, items, m, s, p, acts) = self._forward(params, tokens)
-        N = (c.shape[1] - 1) // 2
+        N = (c.shape[-2] - 1) // 2
         loss, gr, dh = classifier_backward(params, logits, labels, acts)
-        dp = np.einsum("bd,btd->bt", dh, c1)
-        dlog = p * (dp - (p * dp).sum(axis=1, keepdims=True))
-        dlab = dlog[:, 1 : 2 * N : 2]
-        alpha = params["ih.alpha"]
-        gr["ih.alpha"] = np.sum(dlab * s * m)
-        gr["ih.beta2"] = np.sum(dlab)
-        ds = np.sum(dlab * alpha * m) + np.sum(p[:, 1 : 2 * N : 2] * np.einsum("bd,bnd->bn", dh, items))
+        dp = np.einsum("...d,...td->...t", dh, c1)
+        dlog = p * (dp - (p * dp).sum(axis=-1, keepdims=True))
+        dlab = dlog[..., 1 : 2 * N : 2]
+        alpha = _per_run(params["ih.alpha"], 2)
+        seq = (-2, -1)  # sum over sequences and label tokens
+        gr["ih.alpha"] = np.sum(dlab * _per_run(s, 2) * m, axis=seq)
+        gr["ih.beta2"] = np.sum(dlab, axis=seq)
+        dhi = np.einsum("...d,...nd->...n", dh, items)
+        ds = np.sum(dlab * alpha * m, axis=seq) + np.sum(p[..., 1 : 2 * N : 2] * dhi, axis=seq)
         gr["ih.beta1"] = ds * s * (1 - s)
         return loss, {k: np.asarray(gr[k], dtype=params[k].dtype) for k in params}

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..config import fingerprint, require, to_dict
+from ..config import config, fingerprint, require, to_dict
 from ..memory import keep_freed_memory
 from ..seeding import batch_rng, stream_rng
 from ..storage import write_npz
@@ -36,7 +36,7 @@ class ResumedWarning(UserWarning):
     """A training run continued from its checkpoint instead of starting afresh."""
 
 
-@dataclass(frozen=True)
+@config
 class TrainConfig:
     """Optimiser and bookkeeping of a classification run.
 
@@ -80,16 +80,6 @@ class TrainConfig:
     blas_threads: int = 1
 
     def __post_init__(self):
-        for name in ("steps", "batch", "eval_every", "checkpoint_every", "seed", "blas_threads", "eval_size"):
-            v = getattr(self, name)
-            require(isinstance(v, int) and not isinstance(v, bool), name, "be an integer")
-        for name in ("lr", "weight_decay", "stop_at_ic"):
-            v = getattr(self, name)
-            require(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v),
-                name,
-                "be a finite number",
-            )
         require(self.steps >= 1, "steps", "be >= 1")
         require(self.batch >= 1, "batch", "be >= 1")
         require(self.lr > 0, "lr", "be > 0")

@@ -2,7 +2,7 @@
 
 :func:`flow_vs_network` is the one call: integrate the ODE from the paper's initialisation, train the
 network from the same initialisation for as long as the ODE needs, Polyak-average the end, and return both
-with the quantities the experiments compare (docs/linear_attention.md §6).
+with the quantities the experiments compare (docs/linear_attention.md §7).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-r"""One-layer linear self-attention in numpy with hand-written gradients (spec linear_attention §1).
+r"""One-layer linear self-attention in numpy with hand-written gradients (docs/linear_attention.md §1).
 
 f(E; W^{PV}, W^{KQ}) = E + W^{PV} E (Eᵀ W^{KQ} E) / M on the embedding E = [[x_1 … x_M x_q], [y_1 … y_M 0]],
 where M is the prompt's own number of examples; the prediction is the bottom-right entry.
@@ -24,7 +24,7 @@ def embed(X, y, x_query) -> np.ndarray:
 
 
 def forward(params, E) -> np.ndarray:
-    """The full LSA output f(E) (B, d+1, M+1), exactly as spec §1 writes it."""
+    """The full LSA output f(E) (B, d+1, M+1), exactly as docs/linear_attention.md §1 writes it."""
     M = E.shape[2] - 1
     attn = np.swapaxes(E, 1, 2) @ params["W_KQ"] @ E
     return E + params["W_PV"] @ E @ attn / M
@@ -67,7 +67,8 @@ def loss_and_grads(params, E, y_query) -> tuple[float, dict]:
 
 
 def paper_init(d: int, sigma: float, theta=None, dtype=np.float64) -> dict:
-    """W^{PV}(0) = σ e eᵀ, W^{KQ}(0) = σ [[ΘΘᵀ, 0], [0, 0]] (spec §2), Θ default d^{-1/4} I."""
+    """W^{PV}(0) = σ e eᵀ, W^{KQ}(0) = σ [[ΘΘᵀ, 0], [0, 0]] (docs/linear_attention.md §2), Θ default d^{-1/4}
+    I."""
     th = default_theta(d) if theta is None else np.asarray(theta, float)
     W_PV = np.zeros((d + 1, d + 1), dtype=dtype)
     W_PV[d, d] = sigma
@@ -88,7 +89,7 @@ def random_init(d: int, scale: float, rng: np.random.Generator, dtype=np.float64
 def effective_matrix(params) -> np.ndarray:
     r"""V_eff = r_{d+1} W11^{KQ} + r_{1:d} (w21^{KQ})ᵀ, the matrix with ŷ's w-odd part = ĥᵀ V_eff x_q.
 
-    At the paper's initialisation (r_{1:d} = 0) this is u·U, in the spec's convention ŷ = u ĥᵀ U x_q;
+    At the paper's initialisation (r_{1:d} = 0) this is u·U, in the paper's convention ŷ = u ĥᵀ U x_q;
     :func:`theory.linear_attention.predict` and ``test_risk`` use ŷ = x_qᵀ V ĥ, so pass ``V_eff.T``.
     docs/linear_attention.md shows every global minimum of the full-parameter loss has V_eff = Γ⁻¹.
     """

@@ -1,4 +1,4 @@
-"""Vectorised sampler of in-context linear-regression prompts (spec linear_attention §1, §4–6)."""
+"""Vectorised sampler of in-context linear-regression prompts (docs/linear_attention.md §1, §4–6)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ class PromptDistribution:
     target_noise : bool
         Whether y_q carries label noise too.
     random_cov : {None, "exponential"}
-        Each prompt draws its own diagonal Λ_τ with iid Exp(``random_scale``) entries (spec §6).
+        Each prompt draws its own diagonal Λ_τ with iid Exp(``random_scale``) entries
+        (docs/linear_attention.md §6).
     random_scale : float
         Mean of the Exp entries.
     fixed_task : (d,) array_like, optional

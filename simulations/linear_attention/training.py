@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..config import require
+from ..config import config, require
 from ..seeding import batch_rng, stream_rng
 from ..threads import blas_threads
 from .network import effective_matrix, embed, loss_and_grads, paper_init
@@ -19,7 +19,7 @@ class AveragingWindowWarning(UserWarning):
     """The Polyak-averaging window holds a drift larger than its tolerance (it started too early)."""
 
 
-@dataclass(frozen=True)
+@config
 class TrainConfig:
     """SGD for the LSA network.
 
@@ -61,20 +61,11 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("N", "steps", "batch", "record_every", "eval_size", "blas_threads"):
-            v = getattr(self, name)
-            require(isinstance(v, int) and not isinstance(v, bool) and v >= 1, name, "be an integer >= 1")
-        require(
-            isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0,
-            "seed",
-            "be an integer >= 0",
-        )
-        require(_finite(self.lr) and self.lr > 0, "lr", "be a finite number > 0")
-        require(_finite(self.average_last) and 0 < self.average_last <= 1, "average_last", "lie in (0, 1]")
-        require(_finite(self.drift_tol) and self.drift_tol > 0, "drift_tol", "be a finite number > 0")
-
-
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
+            require(getattr(self, name) >= 1, name, "be an integer >= 1")
+        require(self.seed >= 0, "seed", "be an integer >= 0")
+        require(self.lr > 0, "lr", "be a finite number > 0")
+        require(0 < self.average_last <= 1, "average_last", "lie in (0, 1]")
+        require(self.drift_tol > 0, "drift_tol", "be a finite number > 0")
 
 
 @dataclass(frozen=True)

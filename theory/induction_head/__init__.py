@@ -1,4 +1,5 @@
-"""Theory of abrupt in-context learning in the classification task (Reddy, 2023; spec induction_head §6)."""
+"""Theory of abrupt in-context learning in the classification task (Reddy, 2023; docs/induction_head.md
+§6)."""
 
 from .finite_data import SampledContexts, finite_data_loss, integrate_finite_nested_logits
 from .nested_logits import (

@@ -11,7 +11,8 @@ g_j = x_q · x_j (j = 1..N), context labels ℓ_j and target label y:
   ℒ(β₁, α, ξ) = mean over contexts of −log softmax(z)_y
 
 With one context whose overlaps are e_c (1 at the target's position c, 0 elsewhere) and N distinct labels,
-this is exactly the idealised ℒ of spec §6 (tested). Finite D makes the other overlaps O(1/√D), ε lowers
+this is exactly the idealised ℒ of docs/induction_head.md §6 (tested). Finite D makes the other overlaps
+O(1/√D), ε lowers
 the matching overlap to about 1/(1 + ε²), and B copies of the target's class put B positions on the right
 label, so the plateau sits near B/N. The gradient is written by hand (chain rule through the three levels,
 derived in docs/induction_head.md) and checked against finite differences and against the sympy gradient of
@@ -60,7 +61,8 @@ class SampledContexts:
 
     @classmethod
     def idealised(cls, N: int, L: int) -> SampledContexts:
-        """The single context of spec §6: overlap 1 with the first item, 0 elsewhere, labels 0..N−1."""
+        """The single context of docs/induction_head.md §6: overlap 1 with the first item, 0 elsewhere,
+        labels 0..N−1."""
         g = np.zeros((1, N))
         g[0, 0] = 1.0
         return cls(g, np.arange(N)[None, :], np.zeros(1, dtype=np.int64), L)

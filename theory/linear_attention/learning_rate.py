@@ -1,4 +1,4 @@
-r"""A stable SGD learning rate for the full-parameter LSA network (docs/linear_attention.md §6).
+r"""A stable SGD learning rate for the full-parameter LSA network (docs/linear_attention.md §7).
 
 The full-parameter loss has a direction the reduced flow never sees, w21^{KQ}, which enters ŷ as
 u (Σ_i y_i²/N) w21ᵀ x_q. Its curvature is ≈ u*² E[(wᵀΛw)²] with u*² = ‖V*‖_F (V* = Γ⁻¹, or the random-law

@@ -1,7 +1,7 @@
 r"""The reduced flow linearised at its limit: the rate at which the loss gap finally decays.
 
 In Λ's eigenbasis the reduced loss is Σ_i ½u²c_i v_i² − u b_i v_i + Σ_{i≠j} ½u²c_ij v_ij² + ½ tr Λ
-(docs/linear_attention.md §4; c_i = g_iλ_i², b_i = λ_i², c_ij = g_iλ_iλ_j). Near a minimum (u*, v*) gradient
+(docs/linear_attention.md §2; c_i = g_iλ_i², b_i = λ_i², c_ij = g_iλ_iλ_j). Near a minimum (u*, v*) gradient
 flow is δ' = −H δ with H the Hessian in (u, v_1 … v_d), block-diagonal with the off-diagonal modes (u*²c_ij).
 H has one zero eigenvalue, along the curve of minima u v_i = b_i / c_i, which the conserved u² − ‖U‖² pins;
 the gap ½ δᵀHδ then decays as e^{−2λt}, λ the smallest positive eigenvalue among the modes the deviation

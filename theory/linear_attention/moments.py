@@ -1,6 +1,6 @@
 """Population loss of the reduced LSA model, its gradient and its global minimiser.
 
-Spec: ``shared/spec/linear_attention.md`` §2–3 (docs/linear_attention.md, "Reduced loss").
+Derivations: docs/linear_attention.md §2–3.
 All functions take the *training* covariate covariance Λ (``cov``) and prompt length N.
 """
 
@@ -12,7 +12,7 @@ from ..validation import as_count, as_covariance, as_matrix
 
 
 def gamma(cov, N) -> np.ndarray:
-    r"""Γ = (1 + 1/N) Λ + (tr Λ / N) I_d  (spec §2), the matrix with E[Λ̂²] = ΓΛ.
+    r"""Γ = (1 + 1/N) Λ + (tr Λ / N) I_d  (docs/linear_attention.md §2), the matrix with E[Λ̂²] = ΓΛ.
 
     Parameters
     ----------
@@ -32,7 +32,7 @@ def gamma(cov, N) -> np.ndarray:
 
 
 def global_minimizer(cov, N) -> np.ndarray:
-    """The product u·U = Γ⁻¹ at every global minimum of the reduced loss (spec §3).
+    """The product u·U = Γ⁻¹ at every global minimum of the reduced loss (docs/linear_attention.md §3).
 
     Returns
     -------
@@ -45,7 +45,7 @@ def global_minimizer(cov, N) -> np.ndarray:
 
 
 def limiting_weights(cov, N) -> dict[str, np.ndarray]:
-    r"""The limit of gradient flow from the paper's initialisation (spec §3).
+    r"""The limit of gradient flow from the paper's initialisation (docs/linear_attention.md §3).
 
     u → ‖Γ⁻¹‖_F^{1/2},  U → ‖Γ⁻¹‖_F^{-1/2} Γ⁻¹, and in full (d+1)×(d+1) weights
     W^{KQ}_* = tr(Γ⁻²)^{-1/4} [[Γ⁻¹, 0], [0, 0]],  W^{PV}_* = tr(Γ⁻²)^{1/4} e e^T.
@@ -67,7 +67,7 @@ def limiting_weights(cov, N) -> dict[str, np.ndarray]:
 
 
 def minimum_loss(cov, N) -> float:
-    """Global minimum of the reduced loss: ½ tr Λ − ½ tr(Λ² Γ⁻¹) (spec §3)."""
+    """Global minimum of the reduced loss: ½ tr Λ − ½ tr(Λ² Γ⁻¹) (docs/linear_attention.md §3)."""
     lam = as_covariance(cov)
     return float(0.5 * np.trace(lam) - 0.5 * np.trace(lam @ lam @ global_minimizer(lam, N)))
 
@@ -79,7 +79,7 @@ def _uU(u, U, d):
 
 
 def population_loss(u, U, cov, N) -> float:
-    r"""Reduced population loss L(u, U) = ½ u² tr(ΓΛUΛUᵀ) − u tr(Λ²Uᵀ) + ½ tr Λ (spec §2).
+    r"""Reduced population loss L(u, U) = ½ u² tr(ΓΛUΛUᵀ) − u tr(Λ²Uᵀ) + ½ tr Λ (docs/linear_attention.md §2).
 
     Parameters
     ----------
@@ -101,7 +101,8 @@ def population_loss(u, U, cov, N) -> float:
 
 
 def population_loss_grad(u, U, cov, N) -> tuple[float, np.ndarray]:
-    r"""Gradient of :func:`population_loss`: (∂L/∂u, ∂L/∂U) (spec §2, reduced ODE with sign flipped).
+    r"""Gradient of :func:`population_loss`: (∂L/∂u, ∂L/∂U) (docs/linear_attention.md §2, reduced ODE with
+    sign flipped).
 
     ∂L/∂U = u² ΓΛUΛ − u Λ²,  ∂L/∂u = u tr(ΓΛUΛUᵀ) − tr(Λ²Uᵀ).
 

@@ -1,4 +1,4 @@
-r"""Random covariance per prompt (spec §6): moments of a diagonal law Λ_τ = diag(λ_τ).
+r"""Random covariance per prompt (docs/linear_attention.md §6): moments of a diagonal law Λ_τ = diag(λ_τ).
 
 With diagonal Λ_τ the expected flow is elementwise (docs/linear_attention.md, "Random covariances"):
 E[Γ_τ Λ_τ U Λ_τ]_ij = C_ij U_ij with C = (1 + 1/N) P + T/N, P_ij = E[λ_i² λ_j], T_ij = E[λ_i λ_j Σ_k λ_k],
@@ -79,9 +79,10 @@ class RandomDiagonalCovariance:
         return (1.0 + 1.0 / N) * self.P + self.T / N
 
     def minimizer(self, N) -> np.ndarray:
-        """u·U = (E[Γ_τ Λ_τ²])⁻¹ E[Λ_τ²] (spec §6): diagonal with entries m2_i / C_ii."""
+        """u·U = (E[Γ_τ Λ_τ²])⁻¹ E[Λ_τ²] (docs/linear_attention.md §6): diagonal with entries m2_i / C_ii."""
         return np.diag(self.m2 / np.diag(self.C(N)))
 
     def limit_coefficient(self) -> np.ndarray:
-        r"""(E Λ²)(E Λ³)⁻¹(E Λ) (spec §6): lim_{M,N→∞} of E[ŷ] = x_qᵀ (this) w; 1/3 for Exp(1)."""
+        r"""(E Λ²)(E Λ³)⁻¹(E Λ) (docs/linear_attention.md §6): lim_{M,N→∞} of E[ŷ] = x_qᵀ (this) w; 1/3 for
+        Exp(1)."""
         return np.diag(self.m2 / self.m3 * self.m1)

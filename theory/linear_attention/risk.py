@@ -1,4 +1,4 @@
-r"""Closed-form predictor and exact prediction risk (spec §3–5).
+r"""Closed-form predictor and exact prediction risk (docs/linear_attention.md §3–5).
 
 The trained LSA predicts ŷ = x_qᵀ V ĥ_M, ĥ_M = (1/M) Σ_{i≤M} y_i x_i, with V = Γ⁻¹ at the global minimum.
 """
@@ -12,7 +12,8 @@ from .moments import global_minimizer
 
 
 def predict(V, X, y, x_query) -> np.ndarray:
-    r"""Closed-form LSA prediction ŷ = x_qᵀ V (1/M) Σ_i y_i x_i for prompts of any length M (spec §3).
+    r"""Closed-form LSA prediction ŷ = x_qᵀ V (1/M) Σ_i y_i x_i for prompts of any length M
+    (docs/linear_attention.md §3).
 
     Parameters
     ----------
@@ -109,14 +110,15 @@ def test_risk(V, M, *, test_cov, query_cov=None, task_cov=None, noise_var=0.0, t
 
 
 def isotropic_risk(d, N, M) -> float:
-    r"""Isotropic special case of spec §4: R = d(d+1)/(Mγ²) + d(d+1)²/(N²γ²), γ = 1 + (d+1)/N."""
+    r"""Isotropic special case of docs/linear_attention.md §4: R = d(d+1)/(Mγ²) + d(d+1)²/(N²γ²),
+    γ = 1 + (d+1)/N."""
     d, N, M = as_count(d, "d"), as_count(N, "N"), as_count(M, "M")
     g = 1 + (d + 1) / N
     return d * (d + 1) / (M * g**2) + d * (d + 1) ** 2 / (N**2 * g**2)
 
 
 def theorem42_decomposition(cov, N, M, *, a, Sigma, best_linear_error=0.0) -> dict[str, float]:
-    r"""The paper's Theorem 4.2 decomposition of the error E(ŷ − y_q)² (spec §4).
+    r"""The paper's Theorem 4.2 decomposition of the error E(ŷ − y_q)² (docs/linear_attention.md §4).
 
     error = best-linear error + (1/M) tr(Σ Γ⁻² Λ)
             + (1/N²)[‖a‖²_{Γ⁻²Λ³} + 2 tr(Λ) ‖a‖²_{Γ⁻²Λ²} + tr(Λ)² ‖a‖²_{Γ⁻²Λ}],

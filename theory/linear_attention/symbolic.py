@@ -1,4 +1,5 @@
-r"""Symbolic derivations for linear self-attention (spec §2–4), done by sympy, not typed in.
+r"""Symbolic derivations for linear self-attention (docs/linear_attention.md §2–4), done by sympy, not typed
+in.
 
 What is derived here (docs/linear_attention.md follows the same steps):
 
@@ -15,7 +16,8 @@ What is derived here (docs/linear_attention.md follows the same steps):
    off-diagonal decay v_ij(τ) = v_ij(0) e^{−c_ij τ}, τ' = u², used by the eigenbasis flow.
 6. :func:`derive_predictor` — the LSA output at the limiting weights on a symbolic prompt of length M
    equals x_qᵀ Γ⁻¹ (1/M) Σ y_i x_i.
-7. :func:`risk_expr` — the exact finite-M risk of spec §4 from Isserlis, for symbolic V, S, Q, W, s², M.
+7. :func:`risk_expr` — the exact finite-M risk of docs/linear_attention.md §4 from Isserlis, for symbolic V,
+S, Q, W, s², M.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def empirical_second_moment(cov: sp.Matrix, A: sp.Matrix, n) -> sp.Matrix:
 
 
 def gamma_expr(cov: sp.Matrix, N) -> sp.Matrix:
-    """Γ = (1 + 1/N) Λ + (tr Λ / N) I (spec §2), symbolic."""
+    """Γ = (1 + 1/N) Λ + (tr Λ / N) I (docs/linear_attention.md §2), symbolic."""
     d = cov.shape[0]
     return (1 + sp.Integer(1) / N) * cov + cov.trace() / N * sp.eye(d)
 
@@ -79,7 +81,7 @@ def gamma_expr(cov: sp.Matrix, N) -> sp.Matrix:
 # --------------------------------------------------------------------------- loss and minimiser
 @functools.cache
 def population_loss_expr(d: int = 2, diagonal: bool = True):
-    r"""Derive the reduced population loss L(u, U) (spec §2) symbolically.
+    r"""Derive the reduced population loss L(u, U) (docs/linear_attention.md §2) symbolically.
 
     L = ½ E_w E_{x_q} E_Λ̂ [(x_qᵀ(u Uᵀ Λ̂ − I) w)²] with w ~ N(0, I), x_q ~ N(0, Λ)
       = ½ [u² tr E(Λ̂ UΛUᵀ Λ̂) − 2u tr(ΛUΛ) + tr Λ], E(Λ̂ A Λ̂) from :func:`empirical_second_moment`.
@@ -99,21 +101,21 @@ def population_loss_expr(d: int = 2, diagonal: bool = True):
     return sp.expand(L), u, U, cov, N
 
 
-def check_loss_matches_spec(d: int = 2, diagonal: bool = False) -> bool:
-    """True iff the derived loss equals the spec's ½u² tr(ΓΛUΛUᵀ) − u tr(Λ²Uᵀ) + ½ tr Λ."""
+def check_loss_matches_paper(d: int = 2, diagonal: bool = False) -> bool:
+    """True iff the derived loss equals the paper's ½u² tr(ΓΛUΛUᵀ) − u tr(Λ²Uᵀ) + ½ tr Λ."""
     L, u, U, cov, N = population_loss_expr(d, diagonal)
     g = gamma_expr(cov, N)
-    spec = (
+    paper = (
         sp.Rational(1, 2) * u**2 * (g * cov * U * cov * U.T).trace()
         - u * (cov * cov * U.T).trace()
         + sp.Rational(1, 2) * cov.trace()
     )
-    return sp.simplify(sp.expand(L - spec)) == 0
+    return sp.simplify(sp.expand(L - paper)) == 0
 
 
 @functools.cache
 def derive_minimizer(d: int = 2, diagonal: bool = True) -> tuple[sp.Matrix, sp.Matrix, object]:
-    r"""Solve ∂L/∂V = 0 for V = u·U, the loss being a quadratic in V (spec §3).
+    r"""Solve ∂L/∂V = 0 for V = u·U, the loss being a quadratic in V (docs/linear_attention.md §3).
 
     Returns
     -------
@@ -239,7 +241,8 @@ def mode_functions() -> dict:
 
 # --------------------------------------------------------------------------- predictor
 def derive_predictor(d: int = 2, M: int = 3) -> bool:
-    r"""True iff f(E)_{d+1, M+1} at the limiting weights equals x_qᵀ Γ⁻¹ (1/M) Σ y_i x_i (spec §3).
+    r"""True iff f(E)_{d+1, M+1} at the limiting weights equals x_qᵀ Γ⁻¹ (1/M) Σ y_i x_i
+    (docs/linear_attention.md §3).
 
     E has symbolic entries, the LSA normalises by the prompt's own length M, Λ is symbolic diagonal.
     """
@@ -264,7 +267,7 @@ def derive_predictor(d: int = 2, M: int = 3) -> bool:
 # --------------------------------------------------------------------------- risk
 @functools.cache
 def risk_expr(d: int = 2):
-    r"""Exact finite-M risk E(x_qᵀ V ĥ_M − wᵀx_q)² (spec §4), derived from Isserlis.
+    r"""Exact finite-M risk E(x_qᵀ V ĥ_M − wᵀx_q)² (docs/linear_attention.md §4), derived from Isserlis.
 
     ĥ_M = Ŝ w + (1/M) Σ ε_i x_i; E over x_q ~ N(0, Q), w ~ N(0, W), ε ~ N(0, s²), x_i ~ N(0, S).
 

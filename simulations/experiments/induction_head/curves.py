@@ -3,18 +3,18 @@ over seeds, for the network and for the minimal induction-head model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
-from ...config import require
+from ...config import config, require
 from ...induction_head import MODELS, DataConfig, TrainConfig, icl_learned, plateau, summarise
 from ...plotting import OKABE_ITO, band, plt, save, style_axes
 from ..kit import Check, Experiment, Job, Outcome, run_jobs
 from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
 
 
-@dataclass(frozen=True)
+@config
 class CurvesConfig:
     """Training curves over seeds.
 

@@ -11,13 +11,13 @@ flow time to the transition level: it has no in-weights path, so it predicts the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from theory.induction_head import integrate_finite_nested_logits
 
-from ...config import require
+from ...config import config, require
 from ...induction_head import MODELS, DataConfig, TrainConfig, crossing, theory_contexts, transition_level
 from ...plotting import plt, save
 from ..kit import Check, Experiment, Job, Outcome, run_jobs
@@ -26,7 +26,7 @@ from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
 AXES = ("K", "B", "epsilon", "alpha", "p_B", "p_C")
 
 
-@dataclass(frozen=True)
+@config
 class DataDependenceConfig:
     """Sweeps around a centre setting: K × B, ε, α, and p_B × p_C mixtures.
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from theory.induction_head import (
@@ -13,13 +11,13 @@ from theory.induction_head import (
     origin_is_critical_iff_L_equals_N,
 )
 
-from ...config import require
+from ...config import config, require
 from ...plotting import plt, save, style_axes
 from ...seeding import stream_rng
 from ..kit import Check, Experiment, Outcome
 
 
-@dataclass(frozen=True)
+@config
 class NestedLogitsConfig:
     """The nested-logit flow: the headline trajectory at (N, L) and transition times over N, L, init.
 

@@ -11,8 +11,6 @@ networks' measured ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from theory.induction_head import (
@@ -22,7 +20,7 @@ from theory.induction_head import (
     progress_analogues,
 )
 
-from ...config import require
+from ...config import config, require
 from ...induction_head import (
     MODELS,
     DataConfig,
@@ -39,7 +37,7 @@ from .settings import PAPER, QUICK_DATA, QUICK_TRAIN
 MEASURES = ("CLA", "TILA2", "ILA1")
 
 
-@dataclass(frozen=True)
+@config
 class SideBySideConfig:
     """One run of each model and the theory at the same setting.
 

@@ -4,21 +4,22 @@
 Every arm (N, L = m N for m in ``L_multiples``) is trained for each model and seed; a run stops at the first
 evaluation whose IC accuracy reaches the transition level (B/N + 1)/2, and its step is the run's transition
 step (None if it never does: the run did not learn ICL). The theory gives, for the same arms, the
-gradient-flow time at which the right-label probability crosses ½: idealised (spec §6) and averaged over
+gradient-flow time at which the right-label probability crosses ½: idealised (docs/induction_head.md §6) and
+averaged over
 contexts sampled from the arm's own training distribution (:mod:`theory.induction_head.finite_data`).
 Gradient-flow time and SGD steps are different units, so orderings and ratios are compared, not values.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import combinations
 
 import numpy as np
 
 from theory.induction_head import integrate_finite_nested_logits, integrate_nested_logits
 
-from ...config import require
+from ...config import config, require
 from ...induction_head import (
     MODELS,
     DataConfig,
@@ -32,7 +33,7 @@ from ..kit import Check, Experiment, Job, Outcome, run_jobs
 from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
 
 
-@dataclass(frozen=True)
+@config
 class TransitionConfig:
     """Arms N × L = m N, every model, several seeds; each run stops at its transition.
 

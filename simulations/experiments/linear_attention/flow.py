@@ -3,8 +3,6 @@ random initialisation of every parameter."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import sympy as sp
 
@@ -19,7 +17,7 @@ from theory.linear_attention import (
 from theory.linear_attention.linearisation import tail_rate
 from theory.linear_attention.symbolic import mode_minimizer
 
-from ...config import require
+from ...config import config, require
 from ...linear_attention import PromptDistribution, TrainConfig, flow_vs_network, random_init, train
 from ...plotting import band, plt, save, style_axes, theory_sim_legend
 from ...seeding import stream_rng
@@ -126,7 +124,7 @@ def trajectory_tolerance(cmp, cov, N) -> tuple[float, str]:
     return 3 * floor + disc, f"3 × SGD floor ({floor:.2g}) + lr·curvature ({disc:.2g}), relative to gap(0)"
 
 
-@dataclass(frozen=True)
+@config
 class FlowConfig:
     """ODE against trained networks at the paper's initialisation.
 
@@ -141,7 +139,7 @@ class FlowConfig:
     sigma_factor : float
         σ²‖Γ‖√d (the paper's condition: < 2).
     lr_factor : float
-        Learning rate / the stable rate (docs/linear_attention.md §6).
+        Learning rate / the stable rate (docs/linear_attention.md §7).
     batch : int
         Prompts per SGD step.
     train_gap : float
@@ -294,7 +292,7 @@ FLOW = Experiment(
 )
 
 
-@dataclass(frozen=True)
+@config
 class RandomInitConfig:
     """Generic initialisation: every entry of W^{PV}, W^{KQ} iid N(0, init_scale²/(d+1)), plain SGD.
 

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import sympy as sp
 
 from theory.linear_attention import RandomDiagonalCovariance, integrate_flow, paper_sigma, test_risk
 from theory.linear_attention.symbolic import mode_minimizer
 
-from ...config import require
+from ...config import config, require
 from ...linear_attention import Prompts, embed, flow_vs_network, ols_predict
 from ...linear_attention import predict as network_predict
 from ...plotting import plt, save, style_axes
@@ -20,7 +18,7 @@ from ..kit import Check, Experiment, Outcome
 from .flow import path_disagreement
 
 
-@dataclass(frozen=True)
+@config
 class RandomCovConfig:
     """Random diagonal Exp(1) covariance per prompt.
 

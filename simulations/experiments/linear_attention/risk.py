@@ -3,13 +3,11 @@ risk against prompt length, and under task, query, covariate and prompt-length s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from theory.linear_attention import geometric_spectrum, global_minimizer, predict, test_risk
 
-from ...config import require
+from ...config import config, require
 from ...linear_attention import (
     PromptDistribution,
     effective_matrix,
@@ -44,7 +42,7 @@ def closed_form_predictor(V):
     return lambda pr: predict(V, pr.X, pr.y, pr.x_query)
 
 
-@dataclass(frozen=True)
+@config
 class RiskConfig:
     """Risk against test prompt length M, isotropic Λ = I_d.
 
@@ -164,7 +162,7 @@ RISK = Experiment(
 )
 
 
-@dataclass(frozen=True)
+@config
 class ShiftsConfig:
     """Train on Λ = I_d at length N; test under task, query, covariate and prompt-length shift.
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from theory.linear_attention import (
@@ -18,12 +16,12 @@ from theory.linear_attention import (
     theorem42_decomposition,
 )
 
-from ...config import require
+from ...config import config, require
 from ...seeding import stream_rng
 from ..kit import Check, Experiment, Outcome
 
 
-@dataclass(frozen=True)
+@config
 class SymbolicConfig:
     """Random instances for the numeric comparisons.
 
@@ -56,8 +54,8 @@ def run(cfg: SymbolicConfig, ctx) -> Outcome:
     exact = "exact symbolic identity (sympy.simplify returns 0)"
     checks = [
         _bool_check(
-            "sympy: loss from Isserlis = spec's reduced loss (d=2, general Λ)",
-            symbolic.check_loss_matches_spec(2, diagonal=False),
+            "sympy: loss from Isserlis = the paper's reduced loss (d=2, general Λ)",
+            symbolic.check_loss_matches_paper(2, diagonal=False),
             exact,
         ),
         _bool_check(

@@ -33,7 +33,7 @@ def naive_forward(params, tokens):
     return (np.stack([o[0] for o in out]), np.stack([o[1] for o in out]), np.stack([o[2] for o in out]))
 
 
-def test_fast_forward_is_the_spec_network():
+def test_fast_forward_is_the_written_out_network():
     task = Task(SMALL)
     batch = task.sample(np.random.default_rng(0), 5, dtype=np.float64)
     params = init_params(SMALL, np.random.default_rng(1), dtype=np.float64)

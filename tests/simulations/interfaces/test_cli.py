@@ -36,7 +36,7 @@ def test_overrides_coerce_types_and_validate():
         with_overrides(cfg, ["sigma_factor=2.5"])
     with pytest.raises(ValueError, match="unknown config field 'nope'"):
         with_overrides(cfg, ["nope=1"])
-    with pytest.raises(ValueError, match="expects int"):
+    with pytest.raises(ValueError, match="expects an integer"):
         with_overrides(cfg, ["batch=big"])
     with pytest.raises(ValueError, match="finite"):
         with_overrides(cfg, ["kappa=inf"])

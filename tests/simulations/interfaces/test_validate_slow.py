@@ -2,6 +2,7 @@
 
 Run with ``python -m pytest -m slow``.
 """
+
 import json
 from collections import Counter
 
@@ -15,7 +16,7 @@ from simulations.interfaces import cli
 def test_every_experiment_contributes_checks_and_all_pass(tmp_path, capsys):
     assert cli.main(["validate", "--json", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    rows = json.loads(out[out.index("["):])
+    rows = json.loads(out[out.index("[") :])
     per_experiment = Counter(r["experiment"] for r in rows)
     assert set(per_experiment) == set(EXPERIMENTS), "every experiment contributes checks"
     assert len({(r["experiment"], r["name"]) for r in rows}) == len(rows), "check names are unique"

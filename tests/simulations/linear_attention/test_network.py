@@ -51,7 +51,8 @@ def test_gradients_match_central_differences(name):
 
 
 def test_limit_weights_give_the_closed_form_predictor():
-    """The network at W*_PV, W*_KQ predicts x_qᵀ Γ⁻¹ ĥ_M on prompts of any length M (spec §3)."""
+    """The network at W*_PV, W*_KQ predicts x_qᵀ Γ⁻¹ ĥ_M on prompts of any length M (docs/linear_attention.md
+    §3)."""
     lam, N = np.diag([0.5, 1.0, 2.0]), 10
     w = limiting_weights(lam, N)
     params = {"W_PV": w["W_PV"], "W_KQ": w["W_KQ"]}

@@ -12,7 +12,8 @@ from theory.induction_head import (
 
 
 def _random_contexts(rng, S=50, N=4, L=9, D=20, eps=0.3, B=2):
-    """Gaussian items as in spec §1: B copies of the target's class among N/B classes with distinct labels."""
+    """Gaussian items as in docs/induction_head.md §1: B copies of the target's class among N/B classes with
+    distinct labels."""
     m = N // B
     mu = rng.normal(size=(S, m, D)) / np.sqrt(D)
     slots = np.array([rng.permutation(np.repeat(np.arange(m), B)) for _ in range(S)])

@@ -52,7 +52,8 @@ def test_minimiser_zeroes_gradient_and_attains_minimum_loss():
     assert abs(gu) < 1e-12 and np.max(np.abs(gU)) < 1e-12
     assert population_loss(w["u"], w["U"], lam, N) == pytest.approx(minimum_loss(lam, N), abs=1e-12)
     np.testing.assert_allclose(w["u"] * w["U"], global_minimizer(lam, N), atol=1e-14)
-    # full weights of spec §3: W_KQ = tr(Γ^-2)^(-1/4) [[Γ^-1, 0], [0, 0]], W_PV = tr(Γ^-2)^(1/4) e e^T
+    # full weights of docs/linear_attention.md §3: W_KQ = tr(Γ^-2)^(-1/4) [[Γ^-1, 0], [0, 0]], W_PV =
+    # tr(Γ^-2)^(1/4) e e^T
     ginv = global_minimizer(lam, N)
     s = np.trace(ginv @ ginv) ** 0.25
     np.testing.assert_allclose(w["W_KQ"][:5, :5], ginv / s, atol=1e-14)

@@ -1,4 +1,5 @@
-"""Exact finite-M risk (spec §4) against Monte Carlo, and the paper's decomposition and bound."""
+"""Exact finite-M risk (docs/linear_attention.md §4) against Monte Carlo, and the paper's decomposition and
+bound."""
 
 import numpy as np
 import pytest

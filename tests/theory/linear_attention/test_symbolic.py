@@ -5,12 +5,12 @@ import numpy as np
 from theory.linear_attention import global_minimizer, symbolic
 
 
-def test_loss_derived_from_isserlis_matches_spec():
-    assert symbolic.check_loss_matches_spec(2, diagonal=False)
+def test_loss_derived_from_isserlis_matches_the_paper():
+    assert symbolic.check_loss_matches_paper(2, diagonal=False)
 
 
 def test_fourth_moment_identity_for_symmetric_A():
-    """Isserlis gives E[x xᵀ A x xᵀ] = Λ(A + Aᵀ)Λ + tr(AΛ)Λ (spec §2)."""
+    """Isserlis gives E[x xᵀ A x xᵀ] = Λ(A + Aᵀ)Λ + tr(AΛ)Λ (docs/linear_attention.md §2)."""
     import sympy as sp
 
     S = symbolic._sym_matrix("S", 2, symmetric=True)

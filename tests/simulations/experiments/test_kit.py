@@ -1,0 +1,90 @@
+"""The experiment kit's checks: each kind passes on agreement and fails when one side is perturbed past its
+tolerance (so a check can fail), and the training worker runs the same jobs the same way everywhere."""
+
+import math
+
+import numpy as np
+import pytest
+
+from simulations.executors import InProcessExecutor
+from simulations.experiments.kit import Check, Context, Job, Outcome, run_jobs
+from simulations.induction_head import DataConfig, TrainConfig, train
+
+
+def test_value_and_relative():
+    assert Check.value("v", 1.0, 1.0 + 1e-9, 1e-8, "why").passed
+    assert not Check.value("v", 1.0, 1.0 + 2e-8, 1e-8, "why").passed  # perturbed past the tolerance
+    assert Check.relative("r", 200.0, 201.0, 0.01, "why").passed
+    assert not Check.relative("r", 200.0, 203.0, 0.01, "why").passed
+    assert not Check.relative("r", 0.0, 0.0, 0.01, "why").passed  # relative to zero: never passes silently
+
+
+def test_monte_carlo_uses_n_standard_errors():
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 1.0, size=40_000)
+    est, se = x.mean(), x.std(ddof=1) / np.sqrt(len(x))
+    assert Check.monte_carlo("mc", 2.0, est, se).passed
+    assert not Check.monte_carlo("mc", 2.0 + 5 * se, est, se).passed  # formula off by 5 s.e.
+    assert Check.monte_carlo("mc", 2.0, est, se).tolerance == pytest.approx(4 * se)
+    assert not Check.monte_carlo("mc", 2.0, 2.0, 0.0).passed  # no spread: no evidence
+
+
+def test_trajectory_needs_enough_points_and_catches_a_time_shift():
+    t = np.linspace(0, 5, 50)
+    theory = np.exp(-t)
+    assert Check.trajectory("tr", t, theory, theory + 0.001, 0.01, "why").passed
+    assert not Check.trajectory("tr", t, theory, np.exp(-1.2 * t), 0.01, "why").passed  # 20% wrong rate
+    few = Check.trajectory("tr", t[:5], theory[:5], theory[:5], 0.01, "why")
+    assert not few.passed and "only 5 points" in few.detail
+    scaled = Check.trajectory("tr", t, 100 * theory, 100 * theory + 0.5, 0.01, "why", scale=100.0)
+    assert scaled.passed and scaled.discrepancy == pytest.approx(0.005)
+
+
+def test_endpoint_is_relative_in_parameter_space():
+    A = np.diag([1.0, 2.0])
+    assert Check.endpoint("e", A, A * 1.01, 0.02, "why").passed
+    assert not Check.endpoint("e", A, A * 1.03, 0.02, "why").passed
+    assert not Check.endpoint("e", A, A.T + np.array([[0, 0.1], [0, 0]]), 0.02, "why").passed
+
+
+def test_bound_reports_its_tightness_and_fails_when_violated():
+    b = np.array([1.0, 0.5, 0.25])
+    c = Check.bound("b", b, b / 16, "why")
+    assert c.passed and "tightness max(actual/bound) = 0.0625" in c.detail
+    assert not Check.bound("b", b, b * (1 + 1e-3), "why").passed
+    assert Check.bound("b", b, b * (1 + 1e-7), "why").passed  # within the default slack 1e-6
+
+
+def test_thresholds_and_holds():
+    assert Check.at_least("a", 0.95, 0.9, "why").passed
+    assert not Check.at_least("a", 0.85, 0.9, "why").passed
+    assert not Check.at_least("a", None, 0.9, "why").passed  # a missing value (never reached) fails
+    assert Check.at_most("a", 100.0, 200.0, "why").passed
+    assert not Check.at_most("a", 300.0, 200.0, "why").passed
+    assert Check.holds("h", True, "why").passed and not Check.holds("h", False, "why").passed
+
+
+def test_a_nan_discrepancy_never_passes():
+    c = Check("n", 1.0, math.nan, math.nan, 1.0, "why")
+    assert not c.passed
+
+
+def test_outcome_metrics_carry_the_checks():
+    out = Outcome({"a": 1}, {}, (Check.holds("h", True, "w"),))
+    m = out.metrics()
+    assert m["a"] == 1 and m["checks"][0]["passed"] and m["checks"][0]["kind"] == "holds"
+
+
+def test_run_jobs_equals_direct_training_and_checkpoints_by_fingerprint(tmp_path):
+    data = DataConfig(K=16, L=4, N=2, D=7, P=5, B=1, p_C=0.5)
+    cfg = TrainConfig(steps=20, batch=8, eval_every=10, eval_size=20, checkpoint_every=10)
+    jobs = [Job("network", data, cfg), Job("minimal", data, cfg)]
+    got = run_jobs(jobs, Context(executor=InProcessExecutor(), checkpoint_dir=tmp_path))
+    want = train(data, cfg, "network")
+    for k in want.params:
+        np.testing.assert_array_equal(got[0].params[k], want.params[k])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 2 and names[0].startswith("minimal-") and names[1].startswith("network-")
+    assert jobs[0].checkpoint(tmp_path) != Job(
+        "network", data, TrainConfig(**{**cfg.__dict__, "lr": 0.02})
+    ).checkpoint(tmp_path)
