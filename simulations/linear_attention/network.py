@@ -2,7 +2,9 @@ r"""One-layer linear self-attention in numpy with hand-written gradients (docs/l
 
 f(E; W^{PV}, W^{KQ}) = E + W^{PV} E (Eᵀ W^{KQ} E) / M on the embedding E = [[x_1 … x_M x_q], [y_1 … y_M 0]],
 where M is the prompt's own number of examples; the prediction is the bottom-right entry.
-Parameters are a dict ``{"W_PV": (d+1, d+1), "W_KQ": (d+1, d+1)}``.
+Parameters are a dict ``{"W_PV": (d+1, d+1), "W_KQ": (d+1, d+1)}``. :func:`loss_and_grads` also takes
+stacked runs, (R, d+1, d+1) weights with (R, B, d+1, M+1) prompts, and trains R networks in one step
+(:mod:`.batched`); on one run it performs the same operations as for unstacked arrays.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ def forward(params, E) -> np.ndarray:
 
 
 def _gram_times(E, v):
-    """(E Eᵀ / M) v for v of shape (d+1,) or (B, d+1), without forming the (d+1)² Gram matrices."""
-    M = E.shape[2] - 1
-    proj = v @ E if v.ndim == 1 else np.einsum("bi,bim->bm", v, E)
-    return np.einsum("bim,bm->bi", E, proj) / M
+    """(E Eᵀ / M) v for E (…, B, d+1, M+1) and v of shape (d+1,), (…, B, d+1) or (…, 1, d+1) (one vector
+    per run), without forming the (d+1)² Gram matrices."""
+    M = E.shape[-1] - 1
+    proj = v @ E if v.ndim == 1 else np.einsum("...i,...im->...m", v, E)
+    return np.einsum("...im,...m->...i", E, proj) / M
 
 
 def predict(params, E) -> np.ndarray:
@@ -49,21 +52,31 @@ def predict(params, E) -> np.ndarray:
 def loss_and_grads(params, E, y_query) -> tuple[float, dict]:
     r"""Mean squared loss ½ mean_b (ŷ_b − y_b)² and its exact gradients.
 
-    ∂ŷ/∂W^{PV} = e_{d+1} (G W^{KQ} z)ᵀ,  ∂ŷ/∂W^{KQ} = (G r) zᵀ, with G = EEᵀ/M never formed.
+    ∂ŷ/∂W^{PV} = e_{d+1} (G W^{KQ} z)ᵀ,  ∂ŷ/∂W^{KQ} = (G r) zᵀ, with G = EEᵀ/M never formed
+    (docs/linear_attention.md §1).
+
+    Parameters
+    ----------
+    params : {"W_PV", "W_KQ"}, each (d+1, d+1), or (R, d+1, d+1) for R stacked runs
+    E : (B, d+1, M+1) embedded prompts (:func:`embed`), or (R, B, d+1, M+1)
+    y_query : (B,) targets, or (R, B)
 
     Returns
     -------
-    (loss, {"W_PV": ..., "W_KQ": ...})
+    (loss, {"W_PV": ..., "W_KQ": ...}); the loss is a float, or an (R,) array of each run's loss.
     """
-    z = E[:, :, -1]
-    Wz = z @ params["W_KQ"].T
-    Gr = _gram_times(E, params["W_PV"][-1])
-    res = np.einsum("bi,bi->b", Gr, Wz) - y_query
-    rs = res / E.shape[0]
+    z = E[..., -1]
+    W_KQ, r = params["W_KQ"], params["W_PV"][..., -1, :]
+    Wz = z @ W_KQ.swapaxes(-1, -2)
+    Gr = _gram_times(E, r if r.ndim == 1 else r[..., None, :])
+    res = np.einsum("...i,...i->...", Gr, Wz) - y_query
+    rs = res / E.shape[-3]
     g_pv = np.zeros_like(params["W_PV"])
-    g_pv[-1] = rs @ _gram_times(E, Wz)
-    g_kq = (Gr * rs[:, None]).T @ z
-    return 0.5 * float(np.mean(res * res)), {"W_PV": g_pv, "W_KQ": g_kq}
+    G_Wz = _gram_times(E, Wz)
+    g_pv[..., -1, :] = rs @ G_Wz if rs.ndim == 1 else (rs[..., None, :] @ G_Wz)[..., 0, :]
+    g_kq = (Gr * rs[..., None]).swapaxes(-1, -2) @ z
+    mse = np.mean(res * res, axis=-1)
+    return (0.5 * float(mse) if mse.ndim == 0 else 0.5 * mse), {"W_PV": g_pv, "W_KQ": g_kq}
 
 
 def paper_init(d: int, sigma: float, theta=None, dtype=np.float64) -> dict:

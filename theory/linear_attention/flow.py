@@ -1,79 +1,53 @@
-r"""Gradient flow of the reduced LSA loss (spec §2, §6), integrated with ``scipy.integrate.solve_ivp``.
+r"""Gradient flow of the reduced LSA loss (docs/linear_attention.md §4), integrated with ``solve_ivp``.
 
-Two paths (docs/linear_attention.md, "Integrating the flow"):
+Two paths (docs/linear_attention.md §4, "The flow and its two integrators"):
 
 * ``path="eigen"`` (default, fast): in Λ's eigenbasis the loss is a sum of scalar modes
   (:func:`theory.linear_attention.symbolic.mode_decomposition`). The d diagonal modes are integrated
-  with the sympy-derived gradient and Jacobian; the d(d−1) off-diagonal modes decay in closed form,
-  Ũ_ij = Ũ_ij(0) e^{−C_ij τ}, with τ' = u². State (u, Ũ_11 … Ũ_dd, τ): d + 2 numbers. LSODA.
+  with the sympy-derived gradient and Jacobian; the off-diagonal modes decay in closed form,
+  Ũ_ij = Ũ_ij(0) e^{−C_ij τ}, with τ' = u². State (u, Ũ_11 … Ũ_dd, τ): d + 2 numbers. Its Jacobian is
+  an *arrow*: a full row and column for u, a diagonal for the Ũ_ii, and the (u, τ) pair, so it is
+  handed to the implicit solvers as a sparse matrix (BDF, Radau; 3d + 3 non-zeros) and factorised in
+  O(d), or as a dense one to LSODA (small d only).
 * ``path="dense"`` (reference): the d² + 1 equations dU/dt = −u²ΓΛUΛ + uΛ², du/dt = −u tr(ΓΛUΛUᵀ)
   + tr(Λ²Uᵀ), explicit DOP853, no assumption on the basis.
+
+Results are lazy (:class:`FlowResult`): the integrator's state is kept at its steps (for the eigen path,
+the d + 2 eigen-coordinates), and u·U, the loss gap and the dense U are rebuilt only at the times a caller
+asks for. The work of the eigen path is one ``eigh`` of Λ (none when Λ is given diagonal, or as its
+spectrum) plus O(d + K) per evaluation of the right-hand side, K being the number of non-zero off-diagonal
+entries of QᵀΘΘᵀQ (K = 0 for the default Θ = d^{-1/4} I, or any Θ whose ΘΘᵀ commutes with Λ).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sps
 
 from ..ode import event, event_time, integrate
-from ..validation import as_count, as_covariance, as_positive
+from ..validation import as_count, as_covariance, as_matrix, as_positive
 from .moments import gamma
 from .random_cov import RandomDiagonalCovariance
 from .symbolic import mode_functions
+
+_KEEP = 1e-13
+"""An off-diagonal entry of Ũ(0) = QᵀU(0)Q below this fraction of its largest entry is rounding from the
+change of basis, not a mode."""
+
+_LSODA_MAX_D = 200
+"""Default eigen-path solver: LSODA (dense Jacobian, (d+2)² numbers) up to this d, BDF with the sparse
+arrow Jacobian above it (docs/linear_attention.md §8 has the measurements behind the choice)."""
 
 
 class ConvergenceConditionWarning(UserWarning):
     """σ violates the paper's condition σ² ‖Γ‖_op √d < 2 (convergence not guaranteed)."""
 
 
-@dataclass(frozen=True)
-class FlowResult:
-    """Trajectory of the reduced flow.
-
-    Attributes
-    ----------
-    t, u, loss, gap, conserved : (n,) ndarrays at every solver step (``conserved`` = u² − ‖U‖_F²,
-        ``gap`` = L − L*).
-    t_U : (m,) ndarray, times at which ``U`` is stored (a log-spaced subset of the steps, last included).
-    U : (m, d, d) ndarray.
-    minimizer : (d, d) ndarray, the u·U the flow should reach (Γ⁻¹, or the §6 minimiser).
-    min_loss : float.
-    t_converged : float or None, first time the gap fell below ``gap_tol``.
-    nfev, njev : int, solver work.
-    path, method : str.
-    """
-
-    t: np.ndarray
-    u: np.ndarray
-    loss: np.ndarray
-    gap: np.ndarray
-    conserved: np.ndarray
-    t_U: np.ndarray
-    U: np.ndarray
-    minimizer: np.ndarray
-    min_loss: float
-    t_converged: float | None
-    nfev: int
-    njev: int
-    path: str
-    method: str
-
-    @property
-    def V(self) -> np.ndarray:
-        """(m, d, d) products u·U at the times ``t_U``."""
-        u_at = np.interp(self.t_U, self.t, self.u)
-        return u_at[:, None, None] * self.U
-
-    @property
-    def conserved_drift(self) -> float:
-        """max_t |(u² − ‖U‖²)(t) − (u² − ‖U‖²)(0)|."""
-        return float(np.max(np.abs(self.conserved - self.conserved[0])))
-
-
 def default_theta(d: int) -> np.ndarray:
-    """Θ = d^{-1/4} I, so that ΘΘᵀ = I/√d has unit Frobenius norm (spec §2)."""
+    """Θ = d^{-1/4} I, so that ΘΘᵀ = I/√d has unit Frobenius norm (docs/linear_attention.md §1)."""
     return np.eye(d) * d**-0.25
 
 
@@ -96,7 +70,7 @@ def paper_sigma(cov, N, factor: float = 1.0) -> float:
 
 
 def pl_rate(cov, N, sigma, theta=None) -> float:
-    r"""The paper's PL rate μ, gap(t) ≤ e^{−μt} gap(0) (spec §2, "our reading"):
+    r"""The paper's PL rate μ, gap(t) ≤ e^{−μt} gap(0) (Zhang et al., Theorem 4.1; our reading):
 
     μ = σ² ‖ΛΘ‖_F² (2 − √d σ² ‖Γ‖_op) / (√d ‖Λ‖_op² tr(Γ⁻¹Λ⁻¹) tr(Λ⁻¹)). Non-positive when the
     convergence condition fails.
@@ -112,16 +86,304 @@ def pl_rate(cov, N, sigma, theta=None) -> float:
     return float(num / den)
 
 
-def _initial_U(d, sigma, theta):
-    th = default_theta(d) if theta is None else np.asarray(theta, dtype=np.float64)
+# --------------------------------------------------------------------------- the problem in Λ's eigenbasis
+class _Problem:
+    """Everything the two paths need, computed from Λ's spectrum without d × d products where possible.
+
+    ``Q`` is None when Λ is diagonal (the eigenbasis is the standard basis). ``cd`` and ``b`` are the
+    diagonal modes' coefficients c_i = C_ii and b_i (docs/linear_attention.md §4); ``pair(rows, cols)``
+    gives C_ij for off-diagonal modes.
+    """
+
+    def __init__(self, cov, N):
+        self.law = cov if isinstance(cov, RandomDiagonalCovariance) else None
+        self.N = N
+        if self.law is not None:
+            law = self.law
+            self.d, self.Q, self.evals = law.d, None, None
+            self.cd = (1.0 + 1.0 / N) * np.diagonal(law.P) + np.diagonal(law.T) / N
+            self.b = np.asarray(law.m2, dtype=np.float64)
+            self.const = 0.5 * float(np.sum(law.m1))
+            self.sigma_evals = np.asarray(law.m1, dtype=np.float64)  # Γ of the mean diag(E λ) sets σ
+            self.lam = None
+        else:
+            self.evals, self.Q, self.lam = _spectrum(cov)
+            self.d = len(self.evals)
+            self.g = (1 + 1 / N) * self.evals + self.evals.sum() / N
+            self.cd = self.g * self.evals**2
+            self.b = self.evals**2
+            self.const = 0.5 * float(self.evals.sum())
+            self.sigma_evals = self.evals
+        self.min_loss = self.const - 0.5 * float(np.sum(self.b**2 / self.cd))
+
+    def pair(self, rows, cols):
+        if self.law is not None:
+            return (1.0 + 1.0 / self.N) * self.law.P[rows, cols] + self.law.T[rows, cols] / self.N
+        return self.g[rows] * self.evals[rows] * self.evals[cols]
+
+    def gamma_op(self, evals):
+        """‖Γ‖_op = max_i g_i for Γ = (1 + 1/N) diag(evals) + (Σ evals / N) I."""
+        return float(np.max((1 + 1 / self.N) * evals + evals.sum() / self.N))
+
+    def minimizer(self):
+        if self.law is not None:
+            return self.law.minimizer(self.N)
+        if self.Q is None:
+            return np.diag(1.0 / self.g)
+        m = (self.Q / self.g) @ self.Q.T
+        return 0.5 * (m + m.T)
+
+    def dense_cov(self):
+        return np.diag(self.evals) if self.lam is None else self.lam
+
+
+def _spectrum(cov):
+    """(eigenvalues, eigenvectors or None, the dense Λ or None) of a covariance given as a (d,) spectrum, a
+    diagonal (d, d) matrix (no ``eigh``) or any symmetric positive-definite (d, d) matrix."""
+    a = np.asarray(cov) if not isinstance(cov, (bool, np.bool_, str, bytes)) else None
+    if a is not None and a.ndim == 1 and a.dtype != bool:
+        lam = as_matrix(cov, "cov", a.shape)
+        if len(lam) < 1 or np.min(lam) <= 0:
+            raise ValueError("cov given as a spectrum must be a non-empty (d,) array of positive numbers")
+        return lam, None, None
+    if a is not None and a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] >= 1 and a.dtype.kind in "fiu":
+        d = a.shape[0]
+        diag = np.array(np.diagonal(a), dtype=np.float64)
+        flat = np.ascontiguousarray(a).reshape(-1)
+        off = flat[1:].reshape(d - 1, d + 1)[:, :d] if d > 1 else flat[:0]
+        if np.all(np.isfinite(diag)) and not np.any(off):  # a diagonal Λ: its eigenbasis is the standard one
+            if np.min(diag) <= 0:
+                raise ValueError("cov must be positive definite")
+            return diag, None, None
+    lam = as_covariance(cov)
+    evals, Q = np.linalg.eigh(lam)
+    return evals, Q, lam
+
+
+def _theta_factor(d, theta):
+    """Θ as a validated (d, k) array with ‖ΘΘᵀ‖_F = ‖ΘᵀΘ‖_F = 1, or None for the default d^{-1/4} I."""
+    if theta is None:
+        return None
+    th = np.asarray(theta, dtype=np.float64)
     if th.ndim != 2 or th.shape[0] != d:
         raise ValueError(f"theta must be a (d, k) matrix with d = {d}, got shape {th.shape}")
-    tt = th @ th.T
-    if abs(np.linalg.norm(tt) - 1.0) > 1e-8:
-        raise ValueError(f"theta must satisfy ||theta theta^T||_F = 1, got {np.linalg.norm(tt):.6g}")
-    return sigma * tt
+    if not np.all(np.isfinite(th)):
+        raise ValueError("theta must be finite")
+    norm = np.linalg.norm(th.T @ th)  # ‖ΘΘᵀ‖_F, from the k × k Gram matrix
+    if abs(norm - 1.0) > 1e-8:
+        raise ValueError(f"theta must satisfy ||theta theta^T||_F = 1, got {norm:.6g}")
+    return th
 
 
+# --------------------------------------------------------------------------- eigen path
+class _EigenModes:
+    r"""The flow in eigen-coordinates y = (u, v_1 … v_d, τ), v_i = Ũ_ii (docs/linear_attention.md §4).
+
+    Off-diagonal modes (rows r, columns s, coefficients c, initial values v0; K of them) enter only
+    through τ. The Jacobian is the arrow [[J_uu, J_uv, J_uτ], [J_vu, diag(J_vv), 0], [2u, 0, 0]].
+    """
+
+    def __init__(self, prob: _Problem, v0_diag, off):
+        self.f = mode_functions()
+        self.prob = prob
+        self.d = prob.d
+        self.cd, self.b = prob.cd, prob.b
+        self.rows, self.cols, self.c_off, self.v0_off = off
+        self.y0_diag = v0_diag
+        d = self.d
+        # CSC pattern of the arrow, column by column: col 0 = rows 0..d+1; col i = rows (0, i); col d+1 = row 0
+        self._indptr = np.concatenate([[0], d + 2 + 2 * np.arange(d + 1), [3 * d + 3]]).astype(np.int64)
+        inner = np.empty(2 * d, dtype=np.int64)
+        inner[0::2] = 0
+        inner[1::2] = np.arange(1, d + 1)
+        self._indices = np.concatenate([np.arange(d + 2), inner, [0]]).astype(np.int64)
+
+    @property
+    def n_off(self) -> int:
+        return len(self.c_off)
+
+    def initial_state(self, sigma):
+        return np.concatenate([[sigma], self.y0_diag, [0.0]])
+
+    def rhs(self, t, y):
+        d, f = self.d, self.f
+        u, v, tau = y[0], y[1 : d + 1], y[d + 1]
+        gu, gv = f["grad_diag"](u, v, self.cd, self.b)
+        du = -np.sum(gu)
+        if self.n_off:
+            du -= np.sum(f["off_du"](u, tau, self.c_off, self.v0_off))
+        return np.concatenate([[du], -gv, [u * u]])
+
+    def _arrow(self, y):
+        """(J_uu, J_uv = J_vu (d,), diag J_vv (d,), J_uτ, J_τu) of the sympy Hessians."""
+        d, f = self.d, self.f
+        u, v, tau = y[0], y[1 : d + 1], y[d + 1]
+        huu, huv, hvv = f["hess_diag"](u, v, self.cd, self.b)
+        juu = -np.sum(huu * np.ones(d))
+        jut = 0.0
+        if self.n_off:
+            juu -= np.sum(f["off_du_du"](u, tau, self.c_off, self.v0_off))
+            jut = -np.sum(f["off_du_dtau"](u, tau, self.c_off, self.v0_off))
+        return juu, -huv * np.ones(d), -hvv * np.ones(d), jut, 2 * u
+
+    def jac_dense(self, t, y):
+        d = self.d
+        juu, juv, jvv, jut, jtu = self._arrow(y)
+        J = np.zeros((d + 2, d + 2))
+        J[0, 0], J[0, d + 1], J[d + 1, 0] = juu, jut, jtu
+        J[0, 1 : d + 1] = juv
+        J[1 : d + 1, 0] = juv
+        J[np.arange(1, d + 1), np.arange(1, d + 1)] = jvv
+        return J
+
+    def jac_sparse(self, t, y):
+        d = self.d
+        juu, juv, jvv, jut, jtu = self._arrow(y)
+        data = np.empty(3 * d + 3)
+        data[0], data[1 : d + 1], data[d + 1] = juu, juv, jtu
+        data[d + 2 : 3 * d + 2 : 2] = juv
+        data[d + 3 : 3 * d + 3 : 2] = jvv
+        data[3 * d + 2] = jut
+        return sps.csc_matrix((data, self._indices, self._indptr), shape=(d + 2, d + 2))
+
+    def jvp(self, y, w):
+        """J(y) w in O(d), for the second derivative y'' = J y' of the interpolant."""
+        d = self.d
+        juu, juv, jvv, jut, jtu = self._arrow(y)
+        out = np.empty(d + 2)
+        out[0] = juu * w[0] + juv @ w[1 : d + 1] + jut * w[d + 1]
+        out[1 : d + 1] = juv * w[0] + jvv * w[1 : d + 1]
+        out[d + 1] = jtu * w[0]
+        return out
+
+    def _off_sum(self, fn, u, tau):
+        """Σ over off-diagonal modes of a lambdified f(u, τ, c, v0), for each row of (u, τ)."""
+        out = np.zeros(len(u))
+        if self.n_off:
+            for k in range(len(u)):
+                out[k] = np.sum(fn(u[k], tau[k], self.c_off, self.v0_off))
+        return out
+
+    def gap(self, Y):
+        """(n,) loss gaps of the states Y (n, d + 2): Σ ½c_i(uv_i − b_i/c_i)² + Σ_off ½u²c v0² e^{−2cτ}."""
+        Y = np.atleast_2d(Y)
+        d, f = self.d, self.f
+        out = np.empty(len(Y))
+        for lo in range(0, len(Y), 256):  # bounded temporaries at large d
+            blk = Y[lo : lo + 256]
+            out[lo : lo + 256] = np.sum(f["gap_diag"](blk[:, :1], blk[:, 1 : d + 1], self.cd, self.b), axis=1)
+        return out + self._off_sum(f["gap_off"], Y[:, 0], Y[:, d + 1])
+
+    def frob_sq(self, Y):
+        """(n,) ‖U‖_F² = Σ v_i² + Σ_off v0² e^{−2cτ} (the basis change is orthogonal)."""
+        Y = np.atleast_2d(Y)
+        d = self.d
+        out = np.einsum("ij,ij->i", Y[:, 1 : d + 1], Y[:, 1 : d + 1])
+        if self.n_off:
+            w = self.v0_off**2
+            for k in range(len(Y)):
+                out[k] += np.sum(w * np.exp(-2 * self.c_off * Y[k, d + 1]))
+        return out
+
+    def V_modes(self, Y):
+        """(n, d) diagonal of u·U in Λ's eigenbasis, u v_i."""
+        Y = np.atleast_2d(Y)
+        return Y[:, :1] * Y[:, 1 : self.d + 1]
+
+    def U_dense(self, y):
+        """(d, d) U = Q Ũ Qᵀ at one state."""
+        d, Q = self.d, self.prob.Q
+        v, tau = y[1 : d + 1], y[d + 1]
+        if self.n_off == 0:
+            return np.diag(v) if Q is None else (Q * v) @ Q.T
+        Ut = np.diag(v)
+        Ut[self.rows, self.cols] = self.v0_off * np.exp(-self.c_off * tau)
+        return Ut if Q is None else Q @ Ut @ Q.T
+
+
+def _eigen_modes(prob: _Problem, sigma, th) -> _EigenModes:
+    """The eigen model with Ũ(0) = σ QᵀΘΘᵀQ, formed without the d × d product when Θ is the default."""
+    d = prob.d
+    empty = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros(0))
+    if th is None:  # ΘΘᵀ = I/√d commutes with every Q: Ũ(0) = σ I/√d exactly
+        return _EigenModes(prob, np.full(d, sigma / np.sqrt(d)), empty)
+    B = th if prob.Q is None else prob.Q.T @ th  # Ũ(0) = σ B Bᵀ
+    v0_diag = sigma * np.einsum("ij,ij->i", B, B)
+    Ut0 = sigma * (B @ B.T)
+    np.fill_diagonal(Ut0, 0.0)
+    scale = max(float(np.max(np.abs(v0_diag))), float(np.max(np.abs(Ut0))))
+    rows, cols = np.nonzero(np.abs(Ut0) > _KEEP * scale)
+    if len(rows) == 0:
+        return _EigenModes(prob, v0_diag, empty)
+    return _EigenModes(prob, v0_diag, (rows, cols, prob.pair(rows, cols), Ut0[rows, cols]))
+
+
+# --------------------------------------------------------------------------- dense path
+class _DenseFlow:
+    """The d² + 1 matrix equations in the original basis (reference)."""
+
+    def __init__(self, prob: _Problem, sigma, th):
+        d = self.d = prob.d
+        self.prob = prob
+        self.U0 = (sigma / np.sqrt(d)) * np.eye(d) if th is None else sigma * (th @ th.T)
+        self.target = np.diag(prob.b / prob.cd)  # minimiser in the eigenbasis
+        if prob.law is not None:
+            self.C = prob.law.C(prob.N)
+        else:
+            lam = prob.dense_cov()
+            G = gamma(lam, prob.N)
+            self.GL, self.lam, self.lam2 = G @ lam, lam, lam @ lam
+            ev = prob.evals
+            self.C = (prob.g * ev)[:, None] * ev[None, :]
+
+    def initial_state(self, sigma):
+        return np.concatenate([[sigma], self.U0.ravel()])
+
+    def rhs(self, t, y):
+        d = self.d
+        u, U = y[0], y[1:].reshape(d, d)
+        if self.prob.law is not None:
+            b, C = self.prob.b, self.C
+            dU = -(u**2) * C * U + u * np.diag(b)
+            du = -u * np.sum(C * U * U) + np.sum(b * np.diag(U))
+        else:
+            dU = -(u**2) * self.GL @ U @ self.lam + u * self.lam2
+            du = -u * np.trace(self.GL @ U @ self.lam @ U.T) + np.trace(self.lam2 @ U.T)
+        return np.concatenate([[du], dU.ravel()])
+
+    def jvp(self, y, w):
+        """J(y) w by the complex step, exact to rounding (the right-hand side is a polynomial)."""
+        h = 1e-100
+        return np.imag(self.rhs(0.0, y + 1j * h * w)) / h
+
+    def gap(self, Y):
+        Y = np.atleast_2d(Y)
+        Q = self.prob.Q
+        out = np.empty(len(Y))
+        for k, y in enumerate(Y):
+            V = y[0] * y[1:].reshape(self.d, self.d)
+            delta = (V if Q is None else Q.T @ V @ Q) - self.target
+            out[k] = 0.5 * float(np.sum(self.C * delta * delta))
+        return out
+
+    def frob_sq(self, Y):
+        Y = np.atleast_2d(Y)
+        return np.einsum("ij,ij->i", Y[:, 1:], Y[:, 1:])
+
+    def V_modes(self, Y):
+        Y = np.atleast_2d(Y)
+        Q = self.prob.Q
+        out = np.empty((len(Y), self.d))
+        for k, y in enumerate(Y):
+            V = y[0] * y[1:].reshape(self.d, self.d)
+            out[k] = np.diagonal(V) if Q is None else np.einsum("ij,ik,kj->j", Q, V, Q)
+        return out
+
+    def U_dense(self, y):
+        return y[1:].reshape(self.d, self.d).copy()
+
+
+# --------------------------------------------------------------------------- result
 def _stored_indices(t, n_points):
     if len(t) <= n_points:
         return np.arange(len(t))
@@ -130,6 +392,186 @@ def _stored_indices(t, n_points):
     return idx
 
 
+def _hermite5(s, h, y0, f0, a0, y1, f1, a1):
+    """Quintic Hermite interpolant on [t0, t0 + h] at s = (t − t0)/h from values, first and second
+    derivatives at both ends; error ≤ (h/2)⁶ max|y⁽⁶⁾| / 720."""
+    s2, s3 = s * s, s * s * s
+    s4, s5 = s3 * s, s3 * s2
+    h00 = 1 - 10 * s3 + 15 * s4 - 6 * s5
+    h10 = s - 6 * s3 + 8 * s4 - 3 * s5
+    h20 = 0.5 * s2 - 1.5 * s3 + 1.5 * s4 - 0.5 * s5
+    h01 = 10 * s3 - 15 * s4 + 6 * s5
+    h11 = -4 * s3 + 7 * s4 - 3 * s5
+    h21 = 0.5 * s3 - s4 + 0.5 * s5
+    return h00 * y0 + h01 * y1 + h * (h10 * f0 + h11 * f1) + h * h * (h20 * a0 + h21 * a1)
+
+
+class FlowResult:
+    r"""Trajectory of the reduced flow, kept lazily (docs/linear_attention.md §4).
+
+    The integrator's state is kept at every step: for ``path="eigen"`` the d + 2 eigen-coordinates
+    (u, Ũ_11 … Ũ_dd, τ) with Ũ = QᵀUQ (off-diagonal Ũ_ij = Ũ_ij(0) e^{−C_ij τ} in closed form); for
+    ``path="dense"`` (u, U). Dense d × d matrices are built only when asked for.
+
+    Between steps the ``*_at`` methods use a quintic Hermite interpolant of the state built from its value,
+    first derivative (the right-hand side) and second derivative (Jacobian × right-hand side, from the same
+    sympy Hessians) at the two ends of the step; at a step time they return the stored state exactly. Its
+    error, (h/2)⁶ max|y⁽⁶⁾|/720 on a step of length h, was measured at ≤ 0.3·rtol (relative, mid-steps
+    of LSODA and BDF at rtol 1e-8 … 1e-10; tests/theory/linear_attention/test_flow.py), below the solver's
+    own global error, so it is as accurate as the solver's dense output. (:func:`theory.ode.integrate` does
+    not keep the solver's dense output, hence this interpolant.)
+
+    Attributes
+    ----------
+    t, u, loss, gap, conserved : (n,) ndarrays at every solver step (or at ``t_eval``); ``conserved`` =
+        u² − ‖U‖_F², ``gap`` = L − L*.
+    states : (n, m) ndarray, the integrator's state at ``t`` (m = d + 2 for the eigen path, d² + 1 dense).
+    eigenvalues : (d,) ndarray or None (random law); eigenvectors : (d, d) ndarray, or None when Λ was
+        given diagonal (the eigenbasis is the standard basis).
+    t_U : (m,) ndarray, ``n_points`` log-spaced step times (first and last included); ``U`` (m, d, d) and
+        ``V`` = u·U (m, d, d) at those times, computed on first access (they cost m d² numbers).
+    minimizer : (d, d) ndarray, the u·U the flow should reach (Γ⁻¹, or the random-law minimiser),
+        computed on first access. min_loss : float.
+    t_converged : float or None, first time the gap fell below ``gap_tol``.
+    nfev, njev : int, solver work.  path, method : str.
+    """
+
+    def __init__(self, *, t, states, model, prob, sigma, t_converged, nfev, njev, path, method, n_points, all_stored):
+        self.t = t
+        self.states = states
+        self._model = model
+        self._prob = prob
+        self.d = prob.d
+        self.sigma = sigma
+        self.u = states[:, 0].copy()
+        self.gap = model.gap(states)
+        self.min_loss = prob.min_loss
+        self.loss = self.min_loss + self.gap
+        self.conserved = self.u**2 - model.frob_sq(states)
+        self.t_converged = t_converged
+        self.nfev, self.njev = int(nfev), int(njev)
+        self.path, self.method = path, method
+        self.n_points = n_points
+        self._all_stored = all_stored
+        self.eigenvalues = prob.evals
+        self.eigenvectors = prob.Q
+
+    # ------------------------------------------------------------------ compatibility
+    @property
+    def t_U(self) -> np.ndarray:
+        """(m,) times at which :attr:`U` and :attr:`V` are given (log-spaced steps, last included)."""
+        return self.t[self._stored]
+
+    @functools.cached_property
+    def _stored(self):
+        return np.arange(len(self.t)) if self._all_stored else _stored_indices(self.t, self.n_points)
+
+    @functools.cached_property
+    def U(self) -> np.ndarray:
+        """(m, d, d) U at :attr:`t_U` (exact stored states; built on first access)."""
+        return np.stack([self._model.U_dense(self.states[k]) for k in self._stored])
+
+    @functools.cached_property
+    def V(self) -> np.ndarray:
+        """(m, d, d) products u·U at the times :attr:`t_U`."""
+        return self.u[self._stored][:, None, None] * self.U
+
+    @functools.cached_property
+    def minimizer(self) -> np.ndarray:
+        """(d, d) the u·U the flow should reach: Γ⁻¹ (docs/linear_attention.md §3) or the random-law
+        minimiser (E[Γ_τΛ_τ²])⁻¹E[Λ_τ²]."""
+        return self._prob.minimizer()
+
+    @property
+    def conserved_drift(self) -> float:
+        """max_t |(u² − ‖U‖²)(t) − (u² − ‖U‖²)(0)|."""
+        return float(np.max(np.abs(self.conserved - self.conserved[0])))
+
+    def __repr__(self) -> str:
+        conv = "None" if self.t_converged is None else f"{self.t_converged:.4g}"
+        return (
+            f"FlowResult(path={self.path!r}, method={self.method!r}, d={self.d}, steps={len(self.t)}, "
+            f"t_end={self.t[-1]:.4g}, gap_end={self.gap[-1]:.3g}, t_converged={conv}, nfev={self.nfev}, "
+            f"njev={self.njev})"
+        )
+
+    # ------------------------------------------------------------------ values at requested times
+    def state_at(self, t) -> np.ndarray:
+        """The integrator's state at time(s) ``t`` in [0, t[-1]]: exact at steps, quintic Hermite between.
+
+        Parameters
+        ----------
+        t : float or (k,) array_like
+
+        Returns
+        -------
+        (m,) or (k, m) ndarray (m = d + 2 eigen-coordinates, or d² + 1 for the dense path).
+        """
+        ts = np.asarray(t, dtype=np.float64)
+        if ts.ndim > 1:
+            raise ValueError(f"t must be a number or a 1-D array of times, got shape {ts.shape}")
+        flat = np.atleast_1d(ts)
+        T = self.t
+        if not np.all(np.isfinite(flat)) or np.any(flat < T[0]) or np.any(flat > T[-1]):
+            raise ValueError(f"t must lie in [{T[0]:g}, {T[-1]:g}] (the integrated interval)")
+        out = np.empty((len(flat), self.states.shape[1]))
+        k = np.clip(np.searchsorted(T, flat, side="right") - 1, 0, max(len(T) - 2, 0))
+        derivs: dict[int, tuple] = {}
+
+        def at(j):
+            if j not in derivs:
+                y = self.states[j]
+                f = self._model.rhs(T[j], y)
+                derivs[j] = (y, f, self._model.jvp(y, f))
+            return derivs[j]
+
+        for i, (tt, j) in enumerate(zip(flat, k, strict=True)):
+            if tt == T[j]:
+                out[i] = self.states[j]
+            elif j + 1 < len(T) and tt == T[j + 1]:
+                out[i] = self.states[j + 1]
+            else:
+                h = T[j + 1] - T[j]
+                out[i] = _hermite5((tt - T[j]) / h, h, *at(j), *at(j + 1))
+        return out[0] if ts.ndim == 0 else out
+
+    def u_at(self, t):
+        """u at time(s) ``t``: a float or a (k,) array."""
+        s = np.atleast_2d(self.state_at(t))
+        return float(s[0, 0]) if np.ndim(t) == 0 else s[:, 0]
+
+    def gap_at(self, t):
+        """Loss gap L − L* at time(s) ``t`` (docs/linear_attention.md §4, sum of the mode gaps)."""
+        g = self._model.gap(np.atleast_2d(self.state_at(t)))
+        return float(g[0]) if np.ndim(t) == 0 else g
+
+    def loss_at(self, t):
+        """Loss L at time(s) ``t``."""
+        return self.min_loss + self.gap_at(t)
+
+    def V_modes_at(self, t) -> np.ndarray:
+        """Diagonal of u·U in Λ's eigenbasis, u·Ũ_ii: (d,) or (k, d), O(d) a time for the eigen path.
+
+        Its limit is 1/g_i for a fixed Λ (docs/linear_attention.md §3).
+        """
+        v = self._model.V_modes(np.atleast_2d(self.state_at(t)))
+        return v[0] if np.ndim(t) == 0 else v
+
+    def U_at(self, t) -> np.ndarray:
+        """Dense U at time(s) ``t``: (d, d) or (k, d, d); costs one d × d × d product per time when Λ was
+        rotated (none when it was given diagonal and Θ is the default)."""
+        S = np.atleast_2d(self.state_at(t))
+        U = np.stack([self._model.U_dense(s) for s in S])
+        return U[0] if np.ndim(t) == 0 else U
+
+    def V_at(self, t) -> np.ndarray:
+        """Dense u·U at time(s) ``t``: (d, d) or (k, d, d)."""
+        S = np.atleast_2d(self.state_at(t))
+        V = np.stack([s[0] * self._model.U_dense(s) for s in S])
+        return V[0] if np.ndim(t) == 0 else V
+
+
+# --------------------------------------------------------------------------- driver
 def integrate_flow(
     cov,
     N,
@@ -145,17 +587,19 @@ def integrate_flow(
     method: str | None = None,
     t_eval=None,
 ) -> FlowResult:
-    r"""Integrate the reduced gradient flow from the paper's initialisation (spec §2, §6).
+    r"""Integrate the reduced gradient flow from the paper's initialisation (docs/linear_attention.md §4).
 
     u(0) = σ, U(0) = σ ΘΘᵀ. For a fixed covariance Λ:
     dU/dt = −u² ΓΛUΛ + uΛ², du/dt = −u tr(ΓΛUΛUᵀ) + tr(Λ²Uᵀ).
     For a random diagonal covariance (``cov`` a :class:`RandomDiagonalCovariance`):
-    dU/dt = −u² C∘U + u diag(m2), du/dt = −u Σ C_ij U_ij² + Σ m2_i U_ii (spec §6).
+    dU/dt = −u² C∘U + u diag(m2), du/dt = −u Σ C_ij U_ij² + Σ m2_i U_ii (docs/linear_attention.md §4).
 
     Parameters
     ----------
-    cov : (d, d) array_like or RandomDiagonalCovariance
-        Λ, symmetric positive definite, or the law of a random diagonal Λ_τ.
+    cov : (d, d) array_like, (d,) array_like or RandomDiagonalCovariance
+        Λ, symmetric positive definite; or its spectrum, a (d,) array of positive numbers meaning
+        Λ = diag(cov) (no d × d array is then formed by the eigen path); or the law of a random diagonal
+        Λ_τ. A (d, d) Λ that is diagonal is recognised and not diagonalised.
     N : int
         Training prompt length, >= 1.
     sigma : float, optional
@@ -172,23 +616,25 @@ def integrate_flow(
     rtol, atol : float
         Solver tolerances.
     n_points : int
-        How many (log-spaced) steps keep the full U.
+        How many (log-spaced) steps :attr:`FlowResult.U` and :attr:`FlowResult.V` report, >= 2.
     method : str, optional
-        solve_ivp method; default LSODA (eigen, with the sympy Jacobian) or DOP853 (dense).
+        solve_ivp method. Default for the eigen path: LSODA with the dense sympy Jacobian for d <= 200,
+        BDF with the sparse arrow Jacobian above; DOP853 for the dense path.
     t_eval : array_like, optional
-        Report the trajectory at these times instead of at the solver's steps (for comparing paths).
+        Record the trajectory at these times instead of at the solver's steps (the solver's own dense
+        output; for comparing paths).
 
     Returns
     -------
     FlowResult
     """
     N = as_count(N, "N")
-    if sigma is None:
-        sigma = paper_sigma(np.diag(cov.m1) if isinstance(cov, RandomDiagonalCovariance) else cov, N)
-    sigma = as_positive(sigma, "sigma")
     t_max = as_positive(t_max, "t_max")
     if gap_tol is not None:
         gap_tol = as_positive(gap_tol, "gap_tol")
+    rtol = as_positive(rtol, "rtol")
+    atol = as_positive(atol, "atol")
+    n_points = as_count(n_points, "n_points", 2)
     if t_eval is not None:
         t_eval = np.asarray(t_eval, dtype=np.float64)
         if t_eval.ndim != 1 or np.any(np.diff(t_eval) <= 0) or t_eval[0] < 0 or t_eval[-1] > t_max:
@@ -196,24 +642,13 @@ def integrate_flow(
     if path not in ("eigen", "dense"):
         raise ValueError(f"path must be 'eigen' or 'dense', got {path!r}")
 
-    if isinstance(cov, RandomDiagonalCovariance):
-        d = cov.d
-        Q = np.eye(d)
-        C = cov.C(N)
-        b = cov.m2
-        const = 0.5 * float(np.sum(cov.m1))
-        minimizer = cov.minimizer(N)
-
-        def dense_rhs_U(u, U):
-            return -(u**2) * C * U + u * np.diag(b)
-
-        def dense_du(u, U):
-            return -u * np.sum(C * U * U) + np.sum(b * np.diag(U))
-
-    else:
-        lam = as_covariance(cov)
-        d = lam.shape[0]
-        margin = convergence_margin(lam, N, sigma)
+    prob = _Problem(cov, N)
+    d = prob.d
+    if sigma is None:
+        sigma = float(np.sqrt(1.0 / (prob.gamma_op(prob.sigma_evals) * np.sqrt(d))))
+    sigma = as_positive(sigma, "sigma")
+    if prob.law is None:
+        margin = sigma**2 * prob.gamma_op(prob.evals) * np.sqrt(d)
         if margin >= 2:
             warnings.warn(
                 f"sigma={sigma:g} violates the convergence condition sigma^2 ||Gamma||_op "
@@ -221,96 +656,28 @@ def integrate_flow(
                 ConvergenceConditionWarning,
                 stacklevel=2,
             )
-        evals, Q = np.linalg.eigh(lam)
-        g = (1 + 1 / N) * evals + evals.sum() / N
-        C = (g * evals)[:, None] * evals[None, :]
-        b = evals**2
-        const = 0.5 * float(evals.sum())
-        G = gamma(lam, N)
-        GL, lam2 = G @ lam, lam @ lam
-        ginv = np.linalg.inv(G)
-        minimizer = 0.5 * (ginv + ginv.T)
+    th = _theta_factor(d, theta)
 
-        def dense_rhs_U(u, U):
-            return -(u**2) * GL @ U @ lam + u * lam2
-
-        def dense_du(u, U):
-            return -u * np.trace(GL @ U @ lam @ U.T) + np.trace(lam2 @ U.T)
-
-    U0 = _initial_U(d, sigma, theta)
-    min_loss = const - 0.5 * float(np.sum(b**2 / np.diag(C)))
     if path == "eigen":
-        res = _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method or "LSODA", t_eval)
+        model = _eigen_modes(prob, sigma, th)
+        method = method or ("LSODA" if d <= _LSODA_MAX_D else "BDF")
+        jac = model.jac_dense if method == "LSODA" else model.jac_sparse
+        what = "LSA flow (eigenbasis)"
     else:
-        res = _integrate_dense(
-            C, b, Q, dense_rhs_U, dense_du, sigma, U0, t_max, gap_tol, rtol, atol, method or "DOP853", t_eval
-        )
-    t, u, gap, conserved, U_of, nfev, njev, t_conv = res
-    idx = np.arange(len(t)) if t_eval is not None else _stored_indices(t, n_points)
-    U_stored = np.stack([U_of(i) for i in idx])
-    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(U_stored))):
-        raise FloatingPointError(f"the flow blew up (non-finite u or U) before t = {t[-1]:g}")
-    return FlowResult(
-        t=t,
-        u=u,
-        loss=min_loss + gap,
-        gap=gap,
-        conserved=conserved,
-        t_U=t[idx],
-        U=U_stored,
-        minimizer=minimizer,
-        min_loss=min_loss,
-        t_converged=t_conv,
-        nfev=nfev,
-        njev=njev,
-        path=path,
-        method=method or ("LSODA" if path == "eigen" else "DOP853"),
-    )
+        model = _DenseFlow(prob, sigma, th)
+        method = method or "DOP853"
+        jac = None
+        what = "LSA flow (dense)"
 
+    def log_gap(t, y):
+        return np.log(max(float(model.gap(y)[0]), 1e-300)) - np.log(gap_tol)
 
-def _gap_event(gap_fn, gap_tol):
-    return event(lambda t, y: np.log(max(gap_fn(y), 1e-300)) - np.log(gap_tol), terminal=True, direction=-1)
-
-
-def _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method, t_eval):
-    f = mode_functions()
-    d = len(b)
-    Ut0 = Q.T @ U0 @ Q
-    cd = np.diag(C).copy()
-    off = ~np.eye(d, dtype=bool)
-    c_off, v0_off = C[off], Ut0[off]
-    keep = np.abs(v0_off) > 1e-13 * np.max(np.abs(Ut0))  # rounding from the change of basis is not a mode
-    c_off, v0_off = c_off[keep], v0_off[keep]
-
-    def rhs(t, y):
-        u, v, tau = y[0], y[1 : d + 1], y[d + 1]
-        gu, gv = f["grad_diag"](u, v, cd, b)
-        du = -np.sum(gu) - np.sum(f["off_du"](u, tau, c_off, v0_off))
-        return np.concatenate([[du], -gv, [u * u]])
-
-    def jac(t, y):
-        u, v, tau = y[0], y[1 : d + 1], y[d + 1]
-        huu, huv, hvv = f["hess_diag"](u, v, cd, b)
-        J = np.zeros((d + 2, d + 2))
-        J[0, 0] = -np.sum(huu * np.ones(d)) - np.sum(f["off_du_du"](u, tau, c_off, v0_off))
-        J[0, 1 : d + 1] = -huv
-        J[0, d + 1] = -np.sum(f["off_du_dtau"](u, tau, c_off, v0_off))
-        J[1 : d + 1, 0] = -huv
-        J[np.arange(1, d + 1), np.arange(1, d + 1)] = -hvv * np.ones(d)
-        J[d + 1, 0] = 2 * u
-        return J
-
-    def gap_of(y):
-        u, v, tau = y[0], y[1 : d + 1], y[d + 1]
-        return float(np.sum(f["gap_diag"](u, v, cd, b)) + np.sum(f["gap_off"](u, tau, c_off, v0_off)))
-
-    y0 = np.concatenate([[sigma], np.diag(Ut0), [0.0]])
-    events = [_gap_event(gap_of, gap_tol)] if gap_tol is not None else ()
+    events = [event(log_gap, terminal=True, direction=-1)] if gap_tol is not None else ()
     sol = integrate(
-        "LSA flow (eigenbasis)",
-        rhs,
+        what,
+        model.rhs,
         t_max,
-        y0,
+        model.initial_state(sigma),
         method=method,
         jac=jac,
         events=events,
@@ -318,49 +685,20 @@ def _integrate_eigen(Q, C, b, sigma, U0, t_max, gap_tol, rtol, atol, method, t_e
         atol=atol,
         t_eval=t_eval,
     )
-    Y = sol.y
-    u = Y[0]
-    gaps = np.array([gap_of(Y[:, k]) for k in range(Y.shape[1])])
-    # ‖Ũ‖_F² = Σ v_i² + Σ_off v0² e^{−2cτ}
-    off_sq = np.array([np.sum((v0_off * np.exp(-c_off * tau)) ** 2) for tau in Y[d + 1]])
-    conserved = u**2 - np.sum(Y[1 : d + 1] ** 2, axis=0) - off_sq
-
-    def U_of(k):
-        Ut = np.zeros((d, d))
-        Ut[off] = Ut0[off] * np.exp(-C[off] * Y[d + 1, k])
-        Ut[np.diag_indices(d)] = Y[1 : d + 1, k]
-        return Q @ Ut @ Q.T
-
-    return sol.t, u, gaps, conserved, U_of, sol.nfev, sol.njev, event_time(sol, 0)
-
-
-def _integrate_dense(C, b, Q, rhs_U, rhs_u, sigma, U0, t_max, gap_tol, rtol, atol, method, t_eval):
-    d = len(b)
-    target = np.diag(b / np.diag(C))  # minimiser in the eigenbasis (Q = I for the random law)
-
-    def rhs(t, y):
-        u, U = y[0], y[1:].reshape(d, d)
-        return np.concatenate([[rhs_u(u, U)], rhs_U(u, U).ravel()])
-
-    def gap_of(y):
-        delta = Q.T @ (y[0] * y[1:].reshape(d, d)) @ Q - target
-        return 0.5 * float(np.sum(C * delta * delta))
-
-    y0 = np.concatenate([[sigma], U0.ravel()])
-    events = [_gap_event(gap_of, gap_tol)] if gap_tol is not None else ()
-    sol = integrate(
-        "LSA flow (dense)", rhs, t_max, y0, method=method, events=events, rtol=rtol, atol=atol, t_eval=t_eval
-    )
-    Y = sol.y
-    gaps = np.array([gap_of(Y[:, k]) for k in range(Y.shape[1])])
-    conserved = Y[0] ** 2 - np.sum(Y[1:] ** 2, axis=0)
-    return (
-        sol.t,
-        Y[0],
-        gaps,
-        conserved,
-        lambda k: Y[1:, k].reshape(d, d),
-        sol.nfev,
-        sol.njev,
-        event_time(sol, 0),
+    states = np.ascontiguousarray(sol.y.T)
+    if not np.all(np.isfinite(states)):
+        raise FloatingPointError(f"the flow blew up (non-finite u or U) before t = {sol.t[-1]:g}")
+    return FlowResult(
+        t=sol.t,
+        states=states,
+        model=model,
+        prob=prob,
+        sigma=sigma,
+        t_converged=event_time(sol, 0),
+        nfev=sol.nfev,
+        njev=sol.njev,
+        path=path,
+        method=method,
+        n_points=n_points,
+        all_stored=t_eval is not None,
     )
