@@ -126,6 +126,55 @@ class SavedRun:
         return sorted((self.path / "figures").glob("*.png"))
 
 
+def write_run(
+    final,
+    experiment: str,
+    profile: str,
+    config: dict,
+    metrics: dict,
+    arrays: dict,
+    draw: Callable[[SavedRun], object] | None = None,
+    seconds: float | None = None,
+) -> SavedRun:
+    """Write a run folder atomically at ``final``: assembled under a hidden temporary name beside it, figures
+    drawn there by ``draw`` from the saved files, then renamed. ``seconds``: the computation's wall time.
+
+    Raises
+    ------
+    FileExistsError
+        ``final`` exists already (nothing is overwritten).
+    """
+    final = Path(final)
+    base = final.parent
+    base.mkdir(parents=True, exist_ok=True)
+    _open_up(base, directory=True)
+    tmp = Path(tempfile.mkdtemp(dir=base, prefix=".tmp-"))
+    try:
+        _open_up(tmp, directory=True)
+        head = {
+            "experiment": experiment,
+            "profile": profile,
+            "config": config,
+            "seconds": seconds,
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "machine": machine(),
+        }
+        write_json(tmp / "config.json", head)
+        write_json(tmp / "metrics.json", metrics)
+        write_npz(tmp / "arrays.npz", arrays)
+        (tmp / "figures").mkdir()
+        _open_up(tmp / "figures", directory=True)
+        if draw is not None:
+            draw(load_run(tmp))
+        if final.exists():
+            raise FileExistsError(f"{final} exists already")
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return replace(load_run(final), path=final)
+
+
 def save_run(
     root,
     experiment: str,
@@ -136,42 +185,23 @@ def save_run(
     draw: Callable[[SavedRun], object] | None = None,
     seconds: float | None = None,
 ) -> SavedRun:
-    """Write a run atomically (figures drawn by ``draw`` from the saved files, inside the temporary folder)
-    and return it as read back from its final folder. ``seconds``: the computation's wall time."""
+    """Write a run atomically under ``root/<experiment>/<run-id>/`` (:func:`write_run`) and return it."""
     base = Path(root) / experiment
-    base.mkdir(parents=True, exist_ok=True)
-    _open_up(base, directory=True)
     run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
-    tmp = Path(tempfile.mkdtemp(dir=base, prefix=".tmp-"))
-    try:
-        _open_up(tmp, directory=True)
-        write_json(
-            tmp / "config.json",
-            {
-                "experiment": experiment,
-                "profile": profile,
-                "config": config,
-                "seconds": seconds,
-                "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "machine": machine(),
-            },
-        )
-        write_json(tmp / "metrics.json", metrics)
-        write_npz(tmp / "arrays.npz", arrays)
-        (tmp / "figures").mkdir()
-        _open_up(tmp / "figures", directory=True)
-        if draw is not None:
-            draw(load_run(tmp))
-        final = base / run_id
-        n = 1
-        while final.exists():
-            final = base / f"{run_id}-{n}"
-            n += 1
-        os.replace(tmp, final)
-    except BaseException:
+    final, n = base / run_id, 1
+    while final.exists():
+        final = base / f"{run_id}-{n}"
+        n += 1
+    return write_run(final, experiment, profile, config, metrics, arrays, draw, seconds)
+
+
+def remove_stale_temporaries(folder) -> int:
+    """Delete the hidden ``.tmp-*`` folders a killed process left in ``folder``; return how many."""
+    n = 0
+    for tmp in Path(folder).glob(".tmp-*"):
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return replace(load_run(final), path=final)
+        n += 1
+    return n
 
 
 def load_run(run_dir) -> SavedRun:

@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..config import replace_path, resolve, with_overrides
 from ..executors import InProcessExecutor
-from ..induction_head import DataConfig, TrainConfig, TrainResult, train
-from ..induction_head.training import run_fingerprint
+from .jobs import run_jobs
 
 
 def _f(x) -> float:
@@ -146,11 +144,12 @@ class Check:
         )
 
     @classmethod
-    def bound(cls, name, bound, actual, why, *, slack: float = 1e-6) -> Check:
+    def bound(cls, name, bound, actual, why, *, slack: float = 1e-6, detail: str = "") -> Check:
         """actual <= bound everywhere (arrays compared pointwise), up to a relative ``slack``.
 
         ``detail`` reports the tightness max(actual / bound): 1 means the bound binds somewhere, 1e-3 that it
-        is a thousand times loose.
+        is a thousand times loose (a bound that is equal at a start, as e^{−μt}·gap(0) at t = 0, says more by
+        a ``detail`` of the caller's).
         """
         b, a = np.atleast_1d(np.asarray(bound, float)), np.atleast_1d(np.asarray(actual, float))
         ratio = a / b
@@ -164,7 +163,7 @@ class Check:
             float(slack),
             why,
             "bound",
-            f"tightness max(actual/bound) = {tight:.3g}",
+            detail or f"tightness max(actual/bound) = {tight:.3g}",
         )
 
     @classmethod
@@ -210,12 +209,14 @@ class Outcome:
 
 @dataclass
 class Context:
-    """How an experiment runs: where its training jobs execute, whether progress is shown, and where long
-    runs keep checkpoints (None: no checkpoints)."""
+    """How an experiment runs: where its training jobs execute (``executor``), whether progress is shown,
+    where finished jobs and checkpoints are kept (``checkpoint_dir``; None: nowhere) and how many same-shape
+    training runs may share one task on stacked weights (``batch_runs``)."""
 
     executor: Executor = field(default_factory=InProcessExecutor)
     progress: bool = False
     checkpoint_dir: Path | None = None
+    batch_runs: int = 1
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,13 @@ class Experiment:
         A frozen dataclass; its defaults are the quick profile.
     profiles : dict
         Profile name -> {field path: value} overrides of the defaults ("quick" is the defaults).
-    run : (config, Context) -> Outcome
+    run : (config, Context) -> Outcome, or None when ``plan`` and ``finish`` are given
     plot : (SavedRun, figures_dir) -> list of paths
+    plan : (config) -> list of :class:`~simulations.experiments.jobs.Job`, optional
+        The training runs the experiment needs; with ``finish`` it lets a sweep group the training runs of
+        many cells into batched tasks.
+    finish : (config, results, Context) -> Outcome, optional
+        The analysis of the planned runs' results (in plan order).
     """
 
     name: str
@@ -242,8 +248,16 @@ class Experiment:
     claim: str
     config_cls: type
     profiles: dict
-    run: Callable
+    run: Callable | None
     plot: Callable
+    plan: Callable | None = None
+    finish: Callable | None = None
+
+    def execute(self, config, ctx: Context) -> Outcome:
+        """Run the experiment: ``run``, or ``finish`` on the trained results of ``plan``."""
+        if self.plan is None:
+            return self.run(config, ctx)
+        return self.finish(config, run_jobs(self.plan(config), ctx), ctx)
 
     def config(self, profile: str = "quick", overrides=()):
         """The config of a profile with ``--set``-style ``name=value`` overrides applied (validated)."""
@@ -253,34 +267,3 @@ class Experiment:
         for name, value in self.profiles[profile].items():
             cfg = replace_path(cfg, resolve(cfg, name), value)
         return with_overrides(cfg, overrides)
-
-
-# ---------------------------------------------------------------------- the training worker
-@dataclass(frozen=True)
-class Job:
-    """One classification training run: a model on a data setting with an optimiser config."""
-
-    model: str
-    data: DataConfig
-    train: TrainConfig
-
-    def checkpoint(self, folder: Path | None) -> Path | None:
-        if folder is None:
-            return None
-        return Path(folder) / f"{self.model}-{run_fingerprint(self.data, self.train, self.model)}.npz"
-
-
-def _run_job(job: Job, folder) -> TrainResult:
-    return train(job.data, job.train, job.model, checkpoint=job.checkpoint(folder))
-
-
-def run_jobs(jobs: list[Job], ctx: Context) -> list[TrainResult]:
-    """Train every job on the context's executor (results in job order), one progress bar for all."""
-    folder = ctx.checkpoint_dir
-    if folder is not None:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    futures = [ctx.executor.submit(_run_job, job, folder) for job in jobs]
-    out = []
-    for fut in tqdm(futures, disable=not ctx.progress, desc="training runs", leave=False):
-        out.append(fut.result())
-    return out

@@ -23,7 +23,7 @@ def run_experiment(
     cfg = exp.config(profile, overrides)
     check_writable_dir(out)
     t0 = time.perf_counter()
-    outcome = exp.run(cfg, context or Context())
+    outcome = exp.execute(cfg, context or Context())
     return save_run(
         out,
         name,

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theory.validation import as_count
+
 from ..config import config, require
 
 
@@ -111,6 +113,8 @@ class Task:
     """The fixed class means μ_k, label vectors and Zipf class probabilities of one data configuration."""
 
     def __init__(self, cfg: DataConfig):
+        if not isinstance(cfg, DataConfig):
+            raise ValueError(f"cfg must be a DataConfig, got {type(cfg).__name__}")
         self.cfg = cfg
         rng = np.random.default_rng(np.random.SeedSequence(cfg.data_seed, spawn_key=(2,)))
         self.means = rng.standard_normal((cfg.K, cfg.D)) / np.sqrt(cfg.D)
@@ -150,6 +154,9 @@ class Task:
         """
         cfg = self.cfg
         N, L = cfg.N, cfg.L
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        n = as_count(n, "n")
         if kind not in ("train", "iw", "ic", "ic2", "bursty"):
             raise ValueError(f"kind must be one of train, iw, ic, ic2, bursty; got {kind!r}")
         if kind in ("ic", "ic2", "bursty") and cfg.B == 0:

@@ -8,7 +8,12 @@ from .network import softmax
 
 
 def accuracy(logits, labels) -> float:
-    """Fraction of sequences whose argmax logit is the label."""
+    """Fraction of sequences whose argmax logit is the label (logits (B, L), labels (B,))."""
+    if np.ndim(logits) != 2 or np.shape(labels) != (np.shape(logits)[0],):
+        raise ValueError(
+            f"logits and labels must have shapes (B, L) and (B,), got {np.shape(logits)} and "
+            f"{np.shape(labels)}"
+        )
     return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 

@@ -16,9 +16,25 @@ import numpy as np
 from .data import DataConfig
 
 
+def _check_data(data) -> DataConfig:
+    if not isinstance(data, DataConfig):
+        raise ValueError(f"data must be a DataConfig, got {type(data).__name__}")
+    return data
+
+
+def _check_history(history, keys) -> dict:
+    if not isinstance(history, dict) or not all(k in history for k in keys):
+        raise ValueError(
+            f"history must be a dict with the arrays {', '.join(keys)} (a TrainResult's history)"
+        )
+    if len({len(history[k]) for k in keys}) != 1 or len(history[keys[0]]) == 0:
+        raise ValueError(f"history arrays {', '.join(keys)} must be non-empty and of equal length")
+    return history
+
+
 def plateau(data: DataConfig) -> float:
     """The slow phase's IC accuracy B/N: one label among the N/B distinct ones in context (1/N for B = 0)."""
-    return max(data.B, 1) / data.N
+    return max(_check_data(data).B, 1) / data.N
 
 
 def transition_level(data: DataConfig) -> float:
@@ -51,6 +67,7 @@ def transition_step(history: dict, data: DataConfig):
     data : DataConfig
         The run's data (its B and N set the level).
     """
+    _check_history(history, ("step", "acc_ic"))
     return crossing(history["step"], history["acc_ic"], transition_level(data))
 
 
@@ -76,6 +93,7 @@ class Criteria:
 def icl_learned(history: dict, data: DataConfig, criteria: Criteria = Criteria(), at: int = -1) -> bool:
     """In-context learning by an induction head at evaluation ``at`` (default the last): IC and IC2 above
     B/N + margin, ILA1 and TILA2 above their initial values + margin."""
+    _check_history(history, ("acc_ic", "acc_ic2", "ILA1", "TILA2"))
     top = plateau(data) + criteria.icl_margin
     heads = all(history[k][at] >= history[k][0] + criteria.head_margin for k in ("ILA1", "TILA2"))
     return bool(history["acc_ic"][at] >= top and history["acc_ic2"][at] >= top and heads)
@@ -83,7 +101,8 @@ def icl_learned(history: dict, data: DataConfig, criteria: Criteria = Criteria()
 
 def iwl_learned(history: dict, data: DataConfig, criteria: Criteria = Criteria(), at: int = -1) -> bool:
     """In-weights learning at evaluation ``at``: IW accuracy above 1/L + margin."""
-    return bool(history["acc_iw"][at] >= 1 / data.L + criteria.iwl_margin)
+    _check_history(history, ("acc_iw",))
+    return bool(history["acc_iw"][at] >= 1 / _check_data(data).L + criteria.iwl_margin)
 
 
 def summarise(history: dict, data: DataConfig) -> dict:
@@ -91,6 +110,7 @@ def summarise(history: dict, data: DataConfig) -> dict:
 
     The plateau is read at 3/4 of the transition step (the jump lasts about 1/5 of it).
     """
+    _check_history(history, ("step", "acc_ic", "acc_ic2", "acc_iw", "ILA1", "TILA2", "TLA2", "CLA"))
     s = history["step"]
     t_ic = transition_step(history, data)
     out = {

@@ -94,6 +94,7 @@ def flow_vs_network(
     batch: int = 512,
     train_gap: float = 1e-3,
     average_steps: int = 4000,
+    min_transient_steps: int = 100,
     seed: int = 0,
     records: int = 150,
     progress: bool = False,
@@ -117,6 +118,9 @@ def flow_vs_network(
         initial gap, in (0, 1).
     average_steps : int
         Steps trained after that, over which the weights are averaged.
+    min_transient_steps : int
+        The learning rate is lowered, if needed, so that the network takes at least this many steps to cover
+        the ODE's transient (time t_train): a trajectory comparison needs it resolved.
     seed : int
     records : int
         At least this many records in the training history, and at least 40 before the averaging window
@@ -145,7 +149,8 @@ def flow_vs_network(
     ode = integrate_flow(cov, N, sigma, t_max=1e6, gap_tol=1e-10)
     minimizer = ode.minimizer if minimizer is None else minimizer
     t_train = float(ode.t[np.argmax(ode.gap <= train_gap * ode.gap[0])])
-    lr = stable_lr(cov, N, lr_factor)
+    min_transient_steps = as_count(min_transient_steps, "min_transient_steps")
+    lr = min(stable_lr(cov, N, lr_factor), t_train / min_transient_steps)
     transient = int(np.ceil(t_train / lr))
     steps = transient + average_steps
     cfg = TrainConfig(

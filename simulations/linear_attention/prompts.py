@@ -89,6 +89,8 @@ class PromptDistribution:
 
     def sample(self, rng: np.random.Generator, batch: int, M: int) -> Prompts:
         """Draw ``batch`` prompts of length ``M`` (all arrays float64)."""
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         batch, M = as_count(batch, "batch"), as_count(M, "M")
         d = self.d
         z = rng.standard_normal((batch, M + 1, d))

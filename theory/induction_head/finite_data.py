@@ -80,7 +80,9 @@ def finite_data_loss(theta, ctx: SampledContexts, *, grad: bool = False):
     -------
     (loss, p_right) or (loss, p_right, gradient)
     """
-    beta1, alpha, xi = (float(v) for v in theta)
+    if not isinstance(ctx, SampledContexts):
+        raise ValueError(f"ctx must be a SampledContexts, got {type(ctx).__name__}")
+    beta1, alpha, xi = initial_params(theta, 3, "theta")
     g, lab, y = ctx.overlaps, ctx.context_labels, ctx.target
     S, N = g.shape
     s = 1.0 / (1.0 + np.exp(-beta1))

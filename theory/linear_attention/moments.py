@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import as_count, as_covariance, as_matrix
+from ..validation import as_count, as_covariance, as_matrix, as_real
 
 
 def gamma(cov, N) -> np.ndarray:
@@ -73,7 +73,7 @@ def minimum_loss(cov, N) -> float:
 
 
 def _uU(u, U, d):
-    u = float(u)
+    u = as_real(u, "u")
     U = as_matrix(U, "U", (d, d))
     return u, U
 

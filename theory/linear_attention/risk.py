@@ -47,6 +47,8 @@ def predict(V, X, y, x_query) -> np.ndarray:
 
 def _lengths(M) -> np.ndarray:
     """Prompt lengths as an array of 1/M (0 for M = inf); each M an integer >= 1 or inf."""
+    if isinstance(M, (str, bytes, dict, set)) or M is None:
+        raise ValueError(f"M must be an integer >= 1, inf, or a sequence of them, got {M!r}")
     arr = np.atleast_1d(np.asarray(M, dtype=object))
     inv = []
     for m in arr.ravel():
@@ -87,7 +89,10 @@ def test_risk(V, M, *, test_cov, query_cov=None, task_cov=None, noise_var=0.0, t
     """
     S = as_covariance(test_cov, "test_cov")
     d = S.shape[0]
-    Vs = np.asarray(V, dtype=np.float64) if not isinstance(V, bool) else None
+    try:
+        Vs = None if isinstance(V, (bool, str, bytes)) else np.asarray(V, dtype=np.float64)
+    except (TypeError, ValueError):
+        Vs = None
     if Vs is None or Vs.ndim < 2 or Vs.shape[-2:] != (d, d) or not np.all(np.isfinite(Vs)):
         raise ValueError(f"V must be a finite (d, d) matrix or a stack (..., d, d) with d = {d}")
     inv_M = _lengths(M)

@@ -10,7 +10,8 @@ import numpy as np
 from ...config import config, require
 from ...induction_head import MODELS, DataConfig, TrainConfig, icl_learned, plateau, summarise
 from ...plotting import OKABE_ITO, band, plt, save, style_axes
-from ..kit import Check, Experiment, Job, Outcome, run_jobs
+from ..jobs import Job
+from ..kit import Check, Experiment, Outcome
 from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
 
 
@@ -103,9 +104,11 @@ def curve_checks(cfg: CurvesConfig, per_seed: list[dict], histories: dict) -> li
     return checks
 
 
-def run_curves(cfg: CurvesConfig, ctx) -> Outcome:
-    jobs = [Job(cfg.model, cfg.data, replace(cfg.train, seed=s)) for s in cfg.seeds]
-    results = run_jobs(jobs, ctx)
+def plan_curves(cfg: CurvesConfig) -> list[Job]:
+    return [Job(cfg.model, cfg.data, replace(cfg.train, seed=s)) for s in cfg.seeds]
+
+
+def finish_curves(cfg: CurvesConfig, results, ctx) -> Outcome:
     arrays, per_seed, histories = {}, [], {}
     for seed, res in zip(cfg.seeds, results, strict=True):
         per_seed.append({"seed": seed, **summarise(res.history, cfg.data)})
@@ -215,8 +218,10 @@ CURVES = Experiment(
     "TILA2 jumping with it and CLA rising before (Reddy, 2023, Fig. 1–2).",
     CurvesConfig,
     {"quick": {}, "paper": PAPER},
-    run_curves,
+    None,
     plot_curves,
+    plan_curves,
+    finish_curves,
 )
 
 MINIMAL = Experiment(
@@ -226,6 +231,8 @@ MINIMAL = Experiment(
     "transition (Reddy, 2023, §4).",
     CurvesConfig,
     {"quick": {"model": "minimal"}, "paper": {**PAPER, "model": "minimal"}},
-    run_curves,
+    None,
     plot_curves,
+    plan_curves,
+    finish_curves,
 )

@@ -20,7 +20,8 @@ from theory.induction_head import integrate_finite_nested_logits
 from ...config import config, require
 from ...induction_head import MODELS, DataConfig, TrainConfig, crossing, theory_contexts, transition_level
 from ...plotting import plt, save
-from ..kit import Check, Experiment, Job, Outcome, run_jobs
+from ..jobs import Job
+from ..kit import Check, Experiment, Outcome
 from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
 
 AXES = ("K", "B", "epsilon", "alpha", "p_B", "p_C")
@@ -118,15 +119,21 @@ def _theory_time(cfg: DataDependenceConfig, p: dict):
     return integrate_finite_nested_logits(ctx, 0.0, 1e4, level=transition_level(data)).t_transition
 
 
-def run_data_dependence(cfg: DataDependenceConfig, ctx) -> Outcome:
+def plan_data_dependence(cfg: DataDependenceConfig) -> list[Job]:
+    return [
+        Job(m, cfg.point(p), replace(cfg.train, seed=s))
+        for p in cfg.points()
+        for m in cfg.models
+        for s in cfg.seeds
+    ]
+
+
+def finish_data_dependence(cfg: DataDependenceConfig, results, ctx) -> Outcome:
     pts = cfg.points()
     keys = [(_key(p), m, s) for p in pts for m in cfg.models for s in cfg.seeds]
-    jobs = [
-        Job(m, cfg.point(p), replace(cfg.train, seed=s)) for p in pts for m in cfg.models for s in cfg.seeds
-    ]
     runs = {
         k: {a: r.history[a] for a in ("step", "acc_ic", "acc_iw", "acc_ic2", "acc_train")}
-        for k, r in zip(keys, run_jobs(jobs, ctx), strict=True)
+        for k, r in zip(keys, results, strict=True)
     }
     rows, arrays = [], {}
     for p in pts:
@@ -322,6 +329,8 @@ DATA_DEPENDENCE = Experiment(
             "mixture_p_C": (0.25, 0.5, 0.75),
         },
     },
-    run_data_dependence,
+    None,
     plot_data_dependence,
+    plan_data_dependence,
+    finish_data_dependence,
 )

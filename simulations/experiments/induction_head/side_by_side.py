@@ -31,7 +31,8 @@ from ...induction_head import (
     transition_level,
 )
 from ...plotting import plt, save, style_axes
-from ..kit import Check, Experiment, Job, Outcome, run_jobs
+from ..jobs import Job
+from ..kit import Check, Experiment, Outcome
 from .settings import PAPER, QUICK_DATA, QUICK_TRAIN
 
 MEASURES = ("CLA", "TILA2", "ILA1")
@@ -60,14 +61,15 @@ class SideBySideConfig:
         require(self.data.B >= 1, "data.B", "be >= 1 (the transition needs bursty contexts)")
 
 
-def run_side_by_side(cfg: SideBySideConfig, ctx) -> Outcome:
+def plan_side_by_side(cfg: SideBySideConfig) -> list[Job]:
+    return [Job(m, cfg.data, cfg.train) for m in MODELS]
+
+
+def finish_side_by_side(cfg: SideBySideConfig, results, ctx) -> Outcome:
     data = cfg.data
     N, L = data.N, data.L
     level = transition_level(data)
-    hist = {
-        m: r.history
-        for m, r in zip(MODELS, run_jobs([Job(m, data, cfg.train) for m in MODELS], ctx), strict=True)
-    }
+    hist = {m: r.history for m, r in zip(MODELS, results, strict=True)}
     t_end = integrate_nested_logits(N, L, 0.0, 1e4, level=level).t[-1]  # convergence, P(right) ≥ 0.99
     ideal = integrate_nested_logits(N, L, 0.0, 1e4, level=level, t_eval=np.linspace(0, t_end, 2001))
     finite = integrate_finite_nested_logits(theory_contexts(data, cfg.theory_contexts), 0.0, 1e4, level=level)
@@ -186,6 +188,8 @@ SIDE_BY_SIDE = Experiment(
     "measures move (Reddy, 2023, §5).",
     SideBySideConfig,
     {"quick": {}, "paper": PAPER},
-    run_side_by_side,
+    None,
     plot_side_by_side,
+    plan_side_by_side,
+    finish_side_by_side,
 )

@@ -29,7 +29,8 @@ from ...induction_head import (
     transition_step,
 )
 from ...plotting import plt, save
-from ..kit import Check, Experiment, Job, Outcome, run_jobs
+from ..jobs import Job
+from ..kit import Check, Experiment, Outcome
 from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
 
 
@@ -107,18 +108,25 @@ def _theory(cfg: TransitionConfig, N: int, L: int) -> dict:
     }
 
 
-def run_transition(cfg: TransitionConfig, ctx) -> Outcome:
-    keys = [(N, L, m, s) for N, L in cfg.arms() for m in cfg.models for s in cfg.seeds]
-    jobs = [
+def _keys(cfg: TransitionConfig) -> list[tuple]:
+    return [(N, L, m, s) for N, L in cfg.arms() for m in cfg.models for s in cfg.seeds]
+
+
+def plan_transition(cfg: TransitionConfig) -> list[Job]:
+    return [
         Job(m, cfg.arm(N, L), replace(cfg.train, seed=s, stop_at_ic=transition_level(cfg.arm(N, L))))
-        for N, L, m, s in keys
+        for N, L, m, s in _keys(cfg)
     ]
+
+
+def finish_transition(cfg: TransitionConfig, results, ctx) -> Outcome:
+    keys = _keys(cfg)
     runs = {
         k: {
             **{a: r.history[a] for a in ("step", "acc_ic", "acc_iw")},
             "transition_step": transition_step(r.history, cfg.arm(k[0], k[1])),
         }
-        for k, r in zip(keys, run_jobs(jobs, ctx), strict=True)
+        for k, r in zip(keys, results, strict=True)
     }
     rows, arrays = [], {}
     for N, L in cfg.arms():
@@ -279,6 +287,8 @@ TRANSITION = Experiment(
         "quick": {},
         "paper": {**PAPER, "data": replace(PAPER["data"], B=1), "Ns": (2, 4, 8), "seeds": tuple(range(5))},
     },
-    run_transition,
+    None,
     plot_transition,
+    plan_transition,
+    finish_transition,
 )

@@ -174,6 +174,7 @@ def run_random_cov(cfg: RandomCovConfig, ctx) -> Outcome:
             batch=cfg.batch,
             average_steps=cfg.average_steps,
             seed=cfg.seed,
+            min_transient_steps=1,
             progress=ctx.progress,
         )
         net = cmp.network

@@ -25,7 +25,13 @@ from ..kit import Check, Experiment, Outcome
 def trained_network(d: int, N: int, cfg, progress: bool):
     """Averaged weights of an LSA trained on Λ = I at length N, and its run's facts."""
     cmp = flow_vs_network(
-        np.eye(d), N, batch=cfg.batch, average_steps=cfg.average_steps, seed=cfg.seed, progress=progress
+        np.eye(d),
+        N,
+        batch=cfg.batch,
+        average_steps=cfg.average_steps,
+        seed=cfg.seed,
+        min_transient_steps=1,
+        progress=progress,
     )
     return cmp.network.params_avg, {
         "lr": cmp.lr,

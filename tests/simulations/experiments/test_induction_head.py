@@ -9,7 +9,7 @@ from simulations.executors import InProcessExecutor, process_executor
 from simulations.experiments.catalogue import EXPERIMENTS
 from simulations.experiments.induction_head.data_dependence import DataDependenceConfig, _direction
 from simulations.experiments.induction_head.side_by_side import SideBySideConfig
-from simulations.experiments.induction_head.transition import TransitionConfig, run_transition
+from simulations.experiments.induction_head.transition import TRANSITION, TransitionConfig
 from simulations.experiments.kit import Context
 from simulations.induction_head import DataConfig, TrainConfig, theory_contexts
 from theory.induction_head import integrate_nested_logits
@@ -22,9 +22,9 @@ def test_transition_sweep_is_the_same_in_parallel_and_in_process():
     cfg = TransitionConfig(
         data=TINY_DATA, train=TINY_TRAIN, Ns=(2,), L_multiples=(1, 2), seeds=(0,), theory_contexts=50
     )
-    serial = run_transition(cfg, Context(executor=InProcessExecutor()))
+    serial = TRANSITION.execute(cfg, Context(executor=InProcessExecutor()))
     with process_executor(2) as pool:
-        parallel = run_transition(cfg, Context(executor=pool))
+        parallel = TRANSITION.execute(cfg, Context(executor=pool))
     assert serial.summary == parallel.summary
     assert serial.arrays.keys() == parallel.arrays.keys()
     for k in serial.arrays:

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from simulations.executors import InProcessExecutor
-from simulations.experiments.kit import Check, Context, Job, Outcome, run_jobs
+from simulations.experiments.jobs import Job, JobFailure, run_jobs
+from simulations.experiments.kit import Check, Context, Outcome
 from simulations.induction_head import DataConfig, TrainConfig, train
 
 
@@ -75,16 +76,41 @@ def test_outcome_metrics_carry_the_checks():
     assert m["a"] == 1 and m["checks"][0]["passed"] and m["checks"][0]["kind"] == "holds"
 
 
-def test_run_jobs_equals_direct_training_and_checkpoints_by_fingerprint(tmp_path):
+def test_run_jobs_equals_direct_training_and_keeps_finished_jobs(tmp_path, monkeypatch):
     data = DataConfig(K=16, L=4, N=2, D=7, P=5, B=1, p_C=0.5)
     cfg = TrainConfig(steps=20, batch=8, eval_every=10, eval_size=20, checkpoint_every=10)
-    jobs = [Job("network", data, cfg), Job("minimal", data, cfg)]
-    got = run_jobs(jobs, Context(executor=InProcessExecutor(), checkpoint_dir=tmp_path))
+    jobs = [Job("network", data, cfg), Job("minimal", data, cfg), Job("network", data, cfg)]
+    ctx = Context(executor=InProcessExecutor(), checkpoint_dir=tmp_path)
+    got = run_jobs(jobs, ctx)
     want = train(data, cfg, "network")
     for k in want.params:
         np.testing.assert_array_equal(got[0].params[k], want.params[k])
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 2 and names[0].startswith("minimal-") and names[1].startswith("network-")
-    assert jobs[0].checkpoint(tmp_path) != Job(
-        "network", data, TrainConfig(**{**cfg.__dict__, "lr": 0.02})
-    ).checkpoint(tmp_path)
+        np.testing.assert_array_equal(got[2].params[k], want.params[k])  # an equal job is trained once
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "jobs").iterdir()) == ["minimal", "network"]
+    assert sorted(p.name.split("-")[0] for p in tmp_path.glob("*.npz")) == [
+        "minimal",
+        "network",
+    ]  # checkpoints
+    # a second call loads every finished job instead of training it
+    monkeypatch.setattr("simulations.experiments.jobs.train", lambda *a, **k: 1 / 0)
+    again = run_jobs(jobs, ctx)
+    for k in got[1].params:
+        np.testing.assert_array_equal(again[1].params[k], got[1].params[k])
+    np.testing.assert_array_equal(again[0].history["acc_ic"], want.history["acc_ic"])
+
+
+def test_a_failing_job_is_reported_and_the_others_finish(tmp_path):
+    data = DataConfig(K=16, L=4, N=2, D=7, P=5, B=1, p_C=0.5)
+    good = TrainConfig(steps=4, batch=8, eval_every=2, eval_size=20)
+    bad = TrainConfig(steps=50, batch=8, lr=1e6, eval_every=100, eval_size=20)
+    ctx = Context(executor=InProcessExecutor(), checkpoint_dir=tmp_path)
+    with np.errstate(all="ignore"):
+        out = run_jobs([Job("network", data, good), Job("network", data, bad)], ctx, raise_failures=False)
+        assert isinstance(out[1], JobFailure) and "diverged at step" in out[1].error
+        assert out[0].history["step"][-1] == 4
+        try:
+            run_jobs([Job("network", data, bad)], ctx)
+        except RuntimeError as exc:
+            assert "1 of 1 training runs failed" in str(exc) and "diverged" in str(exc)
+        else:
+            raise AssertionError("a failed job must raise by default")
