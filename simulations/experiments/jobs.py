@@ -23,6 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..config import fingerprint
+from ..executors import InProcessExecutor
 from ..induction_head import DataConfig, TrainConfig, TrainResult, train
 from ..induction_head.training import run_fingerprint
 from ..storage import write_npz
@@ -121,43 +122,66 @@ def train_group(jobs: list[Job], store) -> list:
     return out
 
 
-def run_jobs(jobs: list[Job], ctx, *, raise_failures: bool = True) -> list:
-    """Train every job on the context's executor; results in job order, one progress bar for all.
-
-    Jobs already in the context's store are loaded, not trained. With ``raise_failures`` (the default) a
-    RuntimeError listing every failed job is raised once all the others have finished; otherwise the failed
-    jobs' places hold :class:`JobFailure` objects.
-    """
+def iter_jobs(jobs: list[Job], ctx):
+    """Yield ``(job, result)`` for every distinct job as it completes (stored ones first); a result is a
+    TrainResult or a :class:`JobFailure`. Jobs run on the context's executor, grouped by shape."""
     store = ctx.checkpoint_dir
     if store is not None:
         Path(store).mkdir(parents=True, exist_ok=True)
     unique = {}
     for job in jobs:
         unique.setdefault(job.key, job)
-    results = {}
-    for key, job in unique.items():
+    pending = []
+    for job in unique.values():
         path = _done_path(store, job)
         if path is not None and path.exists():
-            results[key] = load_result(path)
-    pending = [job for key, job in unique.items() if key not in results]
+            yield job, load_result(path)
+        else:
+            pending.append(job)
     by_shape: dict[tuple, list[Job]] = {}
     for job in pending:
         by_shape.setdefault(job.shape(), []).append(job)
     size = max(1, int(getattr(ctx, "batch_runs", 1)))
     groups = [g[i : i + size] for g in by_shape.values() for i in range(0, len(g), size)]
-    futures = {ctx.executor.submit(train_group, group, store): group for group in groups}
-    failures = 0
-    with tqdm(total=len(unique), initial=len(results), disable=not ctx.progress, desc="training runs") as bar:
+    for group, fut in completed(ctx.executor, train_group, [(group, store) for group in groups], groups):
+        try:
+            outs = fut.result()
+        except Exception as exc:  # the whole task died (a lost worker): every job in it failed
+            outs = [JobFailure(j, f"{type(exc).__name__}: {exc}", traceback.format_exc()) for j in group]
+        yield from zip(group, outs, strict=True)
+
+
+def completed(executor, fn, arg_tuples, tags):
+    """Yield ``(tag, future)`` as the calls ``fn(*args)`` complete on ``executor``. An in-process executor
+    runs each call when it is submitted, so there the calls are submitted one at a time (results come back
+    as they are made); other executors get every call at once. Pending calls are cancelled on exit."""
+    if isinstance(executor, InProcessExecutor):
+        for tag, args in zip(tags, arg_tuples, strict=True):
+            yield tag, executor.submit(fn, *args)
+        return
+    futures = {executor.submit(fn, *args): tag for tag, args in zip(tags, arg_tuples, strict=True)}
+    try:
         for fut in as_completed(futures):
-            group = futures[fut]
-            try:
-                outs = fut.result()
-            except Exception as exc:  # the whole task died (a lost worker): every job in it failed
-                outs = [JobFailure(j, f"{type(exc).__name__}: {exc}", traceback.format_exc()) for j in group]
-            for job, res in zip(group, outs, strict=True):
-                results[job.key] = res
-                failures += isinstance(res, JobFailure)
-            bar.update(len(group))
+            yield futures[fut], fut
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+def run_jobs(jobs: list[Job], ctx, *, raise_failures: bool = True) -> list:
+    """Train every job (:func:`iter_jobs`); results in job order, one progress bar for all.
+
+    Jobs already in the context's store are loaded, not trained. With ``raise_failures`` (the default) a
+    RuntimeError listing every failed job is raised once all the others have finished; otherwise the failed
+    jobs' places hold :class:`JobFailure` objects.
+    """
+    results, failures = {}, 0
+    n_unique = len({job.key for job in jobs})
+    with tqdm(total=n_unique, disable=not ctx.progress, desc="training runs") as bar:
+        for job, res in iter_jobs(jobs, ctx):
+            results[job.key] = res
+            failures += isinstance(res, JobFailure)
+            bar.update(1)
             bar.set_postfix(failed=failures)
     ordered = [results[job.key] for job in jobs]
     bad = [r for r in ordered if isinstance(r, JobFailure)]

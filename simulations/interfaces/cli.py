@@ -21,6 +21,7 @@ from ..experiments.kit import Context
 from ..experiments.runner import redraw, run_experiment
 from ..storage import check_writable_dir
 from .report import check_rows, format_table, write_report
+from .sweep import Sweep, load_grid, parse_grid, run_sweep
 
 
 def _positive_int(text: str) -> int:
@@ -120,6 +121,41 @@ def _parser() -> argparse.ArgumentParser:
     _add_execution(rp)
     rep = sub.add_parser("report", help="write the report of saved runs (no recomputation)")
     rep.add_argument("results_dir", help="a folder holding <experiment>/<run-id>/ runs")
+    sw = sub.add_parser(
+        "sweep",
+        help="an experiment over a grid of field values and seeds, resumable",
+        description=SWEEP_HELP,
+        epilog=_experiment_list(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sw.add_argument("name", help="experiment name (listed below)")
+    sw.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="a grid axis (repeatable); ';' separates alternatives of a list-valued field",
+    )
+    sw.add_argument("--grid-file", metavar="TOML", help="a TOML file whose [grid] table maps fields to lists")
+    sw.add_argument("--seeds", default="0", metavar="S1,S2", help="seeds, one cell each (default: 0)")
+    sw.add_argument("--profile", default="quick", help="the base profile (default quick)")
+    sw.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a field in every cell (repeatable)",
+    )
+    sw.add_argument("--out", default="results/sweeps", help="results folder (default: results/sweeps/)")
+    sw.add_argument(
+        "--batch-runs",
+        type=_positive_int,
+        default=1,
+        metavar="R",
+        help="train up to R same-shape runs in one task on stacked weights (default 1)",
+    )
+    _add_execution(sw)
     return ap
 
 
@@ -156,6 +192,47 @@ def _show(name: str) -> str:
     return "\n".join(lines)
 
 
+SWEEP_HELP = """Run an experiment over a grid of config values and seeds: one saved cell per (grid point,
+seed).
+
+A rerun of the same command skips finished cells; a failed cell is reported and retried next time. Same-shape
+training runs of many cells are pooled into batched tasks (--batch-runs). Examples:
+
+  icl-dynamics sweep induction-head-curves --grid K=128,256,512 --grid B=1,2 --seeds 0,1,2 --workers 2
+  icl-dynamics sweep induction-head-curves --profile paper --grid-file grid.toml --seeds 0,1,2,3,4,5 \\
+      --scheduler tcp://scheduler:8786 --batch-runs 4
+
+The summary (one row per grid point, mean/std/min/max over seeds) is written to summary.csv and summary.md in
+the sweep folder. Paper-size cost: see the docs' "Run a sweep on a cluster" page (measured cost per cell and
+CPU-hours per grid)."""
+
+
+def _sweep(args) -> int:
+    exp = get(args.name)
+    base = exp.config(args.profile, args.overrides)
+    grid = load_grid(args.grid_file, base) if args.grid_file else {}
+    grid.update(parse_grid(args.grid, base))
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
+    except ValueError:
+        raise ValueError(f"--seeds expects integers separated by commas, got {args.seeds!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"--seeds expects integers >= 0, got {args.seeds!r}")
+    sweep = Sweep(exp, args.profile, tuple(args.overrides), grid, seeds, check_writable_dir(args.out))
+    for cell in sweep.cells():
+        sweep.config(cell)  # every cell's config is valid before any work starts
+    with _executor(args) as executor:
+        rep = run_sweep(sweep, executor, progress=args.progress, batch_runs=args.batch_runs)
+    print(rep.folder)
+    print(
+        f"{rep.total} cells: {len(rep.done_now)} run now, {len(rep.skipped)} already done, "
+        f"{len(rep.failed)} failed"
+    )
+    for cell_id, error in rep.failed.items():
+        print(f"  failed {cell_id}: {error}")
+    return 0 if not rep.failed else 1
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -175,6 +252,8 @@ def main(argv=None) -> int:
             html, md = write_report(Path(args.results_dir))
             print(f"{html}\n{md}")
             return 0
+        if args.command == "sweep":
+            return _sweep(args)
         # commands that compute: check everything before any work
         if args.command == "run":
             get(args.name).config(args.profile, args.overrides)

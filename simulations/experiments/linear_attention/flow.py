@@ -92,7 +92,8 @@ def flow_checks(key: str, cov, N: int, sigma: float) -> tuple[list[Check], dict]
             np.exp(-mu * ode.t) * ode.gap[0],
             ode.gap,
             "an inequality; relative slack 1e-6 for the integrator",
-            detail=f"loose: its rate μ = {mu:.3g} is {slope / mu:.0f}× below the measured tail rate {slope:.3g}"
+            detail=f"loose: its rate μ = {mu:.3g} is {slope / mu:.0f}× below the measured tail rate "
+            f"{slope:.3g}"
             if mu > 0
             else "μ ≤ 0: the condition fails",
         ),
@@ -102,8 +103,8 @@ def flow_checks(key: str, cov, N: int, sigma: float) -> tuple[list[Check], dict]
             np.log(predicted),
             np.log(ode.gap[tail]),
             1e-2,
-            "second-order terms are O(‖δ‖) ≈ √(1e-6) relative at the tail's start; a 1% error in a rate shifts "
-            "log gap by ≈ 0.09 over these four decades",
+            "second-order terms are O(‖δ‖) ≈ √(1e-6) relative at the tail's start; a 1% error in a rate "
+            "shifts log gap by ≈ 0.09 over these four decades",
         ),
     ]
     info = {
