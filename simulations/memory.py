@@ -5,7 +5,7 @@ settings an array above 128 KiB may be a fresh ``mmap`` that the kernel zero-fil
 touch, and freed heap is trimmed and faulted in again by the next step. How often that happens depends on
 the process's allocation history: at the paper's size it was 28–52 page faults a step in the trainer's
 loop, but 450–500 in a loop over one fixed batch, where the step took 8.8 ms instead of 5.2 ms
-(docs/classification.md, "Speed"). Raising ``M_MMAP_THRESHOLD`` to 32 MiB and ``M_TRIM_THRESHOLD`` to
+(docs/induction_head.md §2, "Speed"). Raising ``M_MMAP_THRESHOLD`` to 32 MiB and ``M_TRIM_THRESHOLD`` to
 256 MiB makes every step reuse the previous step's memory (0 faults a step, whatever ran before). The
 process keeps up to 256 MiB of freed heap; nothing is computed differently.
 """

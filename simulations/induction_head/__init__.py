@@ -2,6 +2,7 @@
 induction-head model, their trainer, transition analysis, and the comparison with the nested-logit theory."""
 
 from . import network
+from .batched import train_batched
 from .compare import TransitionComparison, theory_contexts, transition_comparison
 from .data import Batch, DataConfig, Task
 from .measures import accuracy, progress_measures
@@ -44,6 +45,7 @@ __all__ = [
     "summarise",
     "theory_contexts",
     "train",
+    "train_batched",
     "transition_comparison",
     "transition_level",
     "transition_step",

@@ -4,7 +4,7 @@ Layer ℓ: u_i ← u_i + Σ_{j≤i} p_ij V u_j, p_ij ∝ exp((K u_j)·(Q u_i)), 
 Classifier: h ← ReLU(W h + b) three times on the target's residual stream, logits = W_r h (no bias).
 Every weight acts by left multiplication (out = W @ in); in code, token rows are multiplied by Wᵀ.
 
-Same function, less work (docs/classification.md):
+Same function, less work (docs/induction_head.md §2):
 * only the target's layer-2 output reaches the classifier, so layer 2 needs the target's query only;
   its scores are u1_j · (K₂ᵀ q) (no keys for the other tokens) and its output is V₂ (Σ_j p_j u1_j);
 * layer 1's scores need only M₁ = Q₁ᵀK₁: s_ij = u_iᵀ M₁ u_j, one projection instead of two; the gradients

@@ -32,11 +32,17 @@ def forward(params, E) -> np.ndarray:
     return E + params["W_PV"] @ E @ attn / M
 
 
-def _gram_times(E, v):
-    """(E Eᵀ / M) v for E (…, B, d+1, M+1) and v of shape (d+1,), (…, B, d+1) or (…, 1, d+1) (one vector
-    per run), without forming the (d+1)² Gram matrices."""
+def _gram_times(E, v, per_run: bool = False):
+    """(E Eᵀ / M) v for E (…, B, d+1, M+1), without forming the (d+1)² Gram matrices.
+
+    v is (d+1,) (one vector for every prompt), (…, B, d+1) (one per prompt) or, with ``per_run``,
+    (R, d+1) (one per run of an (R, B, d+1, M+1) stack).
+    """
     M = E.shape[-1] - 1
-    proj = v @ E if v.ndim == 1 else np.einsum("...i,...im->...m", v, E)
+    if per_run:
+        proj = (v[:, None, None, :] @ E)[..., 0, :]
+    else:
+        proj = v @ E if v.ndim == 1 else np.einsum("...i,...im->...m", v, E)
     return np.einsum("...im,...m->...i", E, proj) / M
 
 
@@ -68,7 +74,7 @@ def loss_and_grads(params, E, y_query) -> tuple[float, dict]:
     z = E[..., -1]
     W_KQ, r = params["W_KQ"], params["W_PV"][..., -1, :]
     Wz = z @ W_KQ.swapaxes(-1, -2)
-    Gr = _gram_times(E, r if r.ndim == 1 else r[..., None, :])
+    Gr = _gram_times(E, r, per_run=r.ndim > 1)
     res = np.einsum("...i,...i->...", Gr, Wz) - y_query
     rs = res / E.shape[-3]
     g_pv = np.zeros_like(params["W_PV"])
