@@ -1,8 +1,8 @@
 """In-context linear regression: the prompt sampler, the LSA network, its trainer, Monte Carlo risk and
 baselines, and the comparison of the reduced flow with a trained network (Zhang, Frei & Bartlett, 2023)."""
 
-from .batched import train_batched
 from .baselines import mc_risk, ols_predict, optimal_ridge_penalty, ridge_predict, zero_predict
+from .batched import train_batched
 from .compare import FlowComparison, flow_vs_network
 from .network import effective_matrix, embed, forward, loss_and_grads, paper_init, predict, random_init
 from .prompts import PromptDistribution, Prompts
