@@ -23,6 +23,7 @@ class InProcessExecutor(Executor):
     """Run every task in this process, at submission; exceptions are stored in the future."""
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
+        """Call ``fn(*args, **kwargs)`` now; return a finished future holding its result or exception."""
         future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
@@ -54,6 +55,7 @@ class DaskExecutor(Executor):
         self._executor = client.get_executor(pure=False)
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
+        """Schedule ``fn(*args, **kwargs)`` on the cluster; a ``concurrent.futures.Future`` of its result."""
         return self._executor.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

@@ -65,19 +65,19 @@ class Check:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def value(cls, name, theory, simulation, tolerance, why) -> Check:
-        """|theory − simulation| <= tolerance."""
+        """abs(theory − simulation) <= tolerance."""
         t, s = _f(theory), _f(simulation)
         return cls(name, t, s, abs(t - s), float(tolerance), why, "value")
 
     @classmethod
     def relative(cls, name, theory, simulation, tolerance, why) -> Check:
-        """|theory − simulation| / |theory| <= tolerance."""
+        """abs(theory − simulation) / abs(theory) <= tolerance."""
         t, s = _f(theory), _f(simulation)
         return cls(name, t, s, abs(t - s) / abs(t) if t else math.inf, float(tolerance), why, "relative")
 
     @classmethod
     def monte_carlo(cls, name, formula, estimate, standard_error, n_se: float = 4.0) -> Check:
-        """A closed form against a Monte Carlo mean: |formula − estimate| <= n_se standard errors."""
+        """A closed form against a Monte Carlo mean: abs(formula − estimate) <= n_se standard errors."""
         t, s, se = _f(formula), _f(estimate), _f(standard_error)
         if not se > 0:
             return cls(
@@ -98,7 +98,7 @@ class Check:
     def trajectory(
         cls, name, t, theory, simulation, tolerance, why, *, scale: float = 1.0, min_points: int = 20
     ) -> Check:
-        """Two trajectories on common times ``t``: max |theory − simulation| / scale <= tolerance, over at
+        """Two trajectories on common times ``t``: max abs(theory − simulation) / scale <= tolerance, over at
         least ``min_points`` points (fewer is a failure: the comparison would show too little)."""
         th, si = np.asarray(theory, float), np.asarray(simulation, float)
         n = len(np.asarray(t))

@@ -22,7 +22,7 @@ def geometric_spectrum(d, kappa) -> np.ndarray:
 
 
 def toeplitz(d, rho) -> np.ndarray:
-    """Λ_ij = ρ^{|i − j|} (an AR(1) covariance), positive definite for |ρ| < 1.
+    """Λ_ij = ρ^abs(i − j) (an AR(1) covariance), positive definite for −1 < ρ < 1.
 
     Returns
     -------

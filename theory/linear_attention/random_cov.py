@@ -1,6 +1,6 @@
 r"""Random covariance per prompt (docs/linear_attention.md §6): moments of a diagonal law Λ_τ = diag(λ_τ).
 
-With diagonal Λ_τ the expected flow is elementwise (docs/linear_attention.md, "Random covariances"):
+With diagonal Λ_τ the expected flow is elementwise (docs/linear_attention.md §6):
 E[Γ_τ Λ_τ U Λ_τ]_ij = C_ij U_ij with C = (1 + 1/N) P + T/N, P_ij = E[λ_i² λ_j], T_ij = E[λ_i λ_j Σ_k λ_k],
 and E[Λ_τ²] = diag(m2).
 """

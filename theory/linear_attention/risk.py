@@ -125,10 +125,11 @@ def isotropic_risk(d, N, M) -> float:
 def theorem42_decomposition(cov, N, M, *, a, Sigma, best_linear_error=0.0) -> dict[str, float]:
     r"""The paper's Theorem 4.2 decomposition of the error E(ŷ − y_q)² (docs/linear_attention.md §4).
 
-    error = best-linear error + (1/M) tr(Σ Γ⁻² Λ)
-            + (1/N²)[‖a‖²_{Γ⁻²Λ³} + 2 tr(Λ) ‖a‖²_{Γ⁻²Λ²} + tr(Λ)² ‖a‖²_{Γ⁻²Λ}],
-    for any joint law of (x, y) with x ~ N(0, Λ), a = Λ⁻¹E[xy], Σ = Cov(xy), V = Γ⁻¹.
-    (It is an identity: docs/linear_attention.md derives it from the §4 computation.)
+    error = best-linear error + (1/M) tr(Σ Γ⁻² Λ) + (1/N²) [‖a‖²_{Γ⁻²Λ³} + 2 tr(Λ) ‖a‖²_{Γ⁻²Λ²}
+    + tr(Λ)² ‖a‖²_{Γ⁻²Λ}], for any joint law of (x, y) with x ~ N(0, Λ), a = Λ⁻¹E[xy], Σ = Cov(xy) and
+    V = Γ⁻¹.
+
+    It is an identity: docs/linear_attention.md §4 derives it from the exact risk.
 
     Returns
     -------

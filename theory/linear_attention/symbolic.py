@@ -16,8 +16,8 @@ What is derived here (docs/linear_attention.md follows the same steps):
    off-diagonal decay v_ij(τ) = v_ij(0) e^{−c_ij τ}, τ' = u², used by the eigenbasis flow.
 6. :func:`derive_predictor` — the LSA output at the limiting weights on a symbolic prompt of length M
    equals x_qᵀ Γ⁻¹ (1/M) Σ y_i x_i.
-7. :func:`risk_expr` — the exact finite-M risk of docs/linear_attention.md §4 from Isserlis, for symbolic V,
-S, Q, W, s², M.
+7. :func:`risk_expr` — the exact finite-M risk of docs/linear_attention.md §4 from Isserlis, for
+   symbolic V, S, Q, W, s², M.
 """
 
 from __future__ import annotations
@@ -211,14 +211,15 @@ def off_diagonal_decay_holds() -> bool:
 
 @functools.cache
 def mode_functions() -> dict:
-    r"""Lambdified numpy functions for the eigenbasis flow (docs/linear_attention.md, "Fast path").
+    r"""Lambdified numpy functions for the eigenbasis flow (docs/linear_attention.md §2).
 
-    Keys
-    ----
-    ``grad_diag(u, v, c, b) -> (∂ℓ/∂u, ∂ℓ/∂v)``, ``hess_diag(u, v, c, b) -> (∂²uu, ∂²uv, ∂²vv)``,
-    ``off_du(u, tau, c, v0)`` the off-diagonal modes' ∂ℓ/∂u with v = v0 e^{−cτ} substituted,
-    ``off_du_du`` and ``off_du_dtau`` its derivatives in u and τ, ``gap_diag(u, v, c, b)``
-    the per-mode loss gap ½c(uv − b/c)², ``gap_off(u, tau, c, v0)``.
+    Returns
+    -------
+    dict
+        ``grad_diag(u, v, c, b) -> (∂ℓ/∂u, ∂ℓ/∂v)``, ``hess_diag(u, v, c, b) -> (∂²uu, ∂²uv, ∂²vv)``,
+        ``off_du(u, tau, c, v0)`` the off-diagonal modes' ∂ℓ/∂u with v = v0 e^{−cτ} substituted,
+        ``off_du_du`` and ``off_du_dtau`` its derivatives in u and τ, ``gap_diag(u, v, c, b)``
+        the per-mode loss gap ½c(uv − b/c)², ``gap_off(u, tau, c, v0)``.
     """
     ell_diag, ell_off, _ = mode_losses()
     lam = functools.partial(sp.lambdify, modules="numpy")

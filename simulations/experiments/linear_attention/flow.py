@@ -1,4 +1,4 @@
-"""The gradient-flow ODE against trained LSA networks (docs/linear_attention.md §2–3, §6), and generic
+"""The gradient-flow ODE against trained LSA networks (docs/linear_attention.md §2–3, §7), and generic
 random initialisation of every parameter."""
 
 from __future__ import annotations
