@@ -132,7 +132,12 @@ class Task:
         class time is smallest, each with that best class: no Python loop over sequences.
         """
         cfg = self.cfg
-        times = rng.standard_exponential((n, cfg.K)) / probs[None, :]
+        times = np.divide(
+            rng.standard_exponential((n, cfg.K)),
+            probs[None, :],
+            out=np.full((n, cfg.K), np.inf),
+            where=probs[None, :] > 0,
+        )
         by_label = times.reshape(n, cfg.K // cfg.L, cfg.L)  # class k = j*L + l has label l
         best_j = by_label.argmin(axis=1)  # (n, L)
         best_t = np.take_along_axis(by_label, best_j[:, None, :], axis=1)[:, 0]
@@ -145,12 +150,34 @@ class Task:
         return (means + eps * noise) / np.sqrt(1 + eps**2)
 
     # ------------------------------------------------------------------ sequences
-    def sample(self, rng: np.random.Generator, n: int, kind: str = "train", dtype=np.float32) -> Batch:
+    def subset_probs(self, classes: str | None) -> np.ndarray:
+        """Class probabilities restricted to a subset and renormalised: None (all classes), "common" (the
+        K/4 most frequent: ranks 1..K/4) or "rare" (the K/2 least frequent: ranks K/2+1..K). Under a Zipf law
+        (α > 0) these separate the classes a network can afford to learn in its weights from those it cannot
+        (docs/induction_head.md §4, coexistence)."""
+        if classes is None:
+            return self.class_probs
+        K = self.cfg.K
+        keep = {"common": np.arange(K) < max(K // 4, 1), "rare": np.arange(K) >= K // 2}.get(classes)
+        if keep is None:
+            raise ValueError(f"classes must be None, 'common' or 'rare', got {classes!r}")
+        p = np.where(keep, self.class_probs, 0.0)
+        return p / p.sum()
+
+    def sample(
+        self,
+        rng: np.random.Generator,
+        n: int,
+        kind: str = "train",
+        dtype=np.float32,
+        classes: str | None = None,
+    ) -> Batch:
         """Draw ``n`` sequences of one kind.
 
         kind: "train" (the training mixture: p_B bursty, p_C of them novel), "iw" (items and target iid
         from P(k)), "ic" (bursty, novel classes), "ic2" (bursty trained classes, every label shifted by
-        +1 mod L), "bursty" (bursty trained classes).
+        +1 mod L), "bursty" (bursty trained classes). ``classes`` restricts the trained classes drawn to a
+        subset (:meth:`subset_probs`).
         """
         cfg = self.cfg
         N, L = cfg.N, cfg.L
@@ -167,14 +194,19 @@ class Task:
         else:
             bursty = np.full(n, kind != "iw")
             novel = np.full(n, kind == "ic")
-        classes = rng.choice(cfg.K, size=(n, N + 1), p=self.class_probs)  # iid draws (non-bursty rows)
+        class_probs = self.subset_probs(classes)
+        classes = rng.choice(cfg.K, size=(n, N + 1), p=class_probs)  # iid draws (non-bursty rows)
         means = self.means[classes]  # (n, N+1, D)
         labels = self.class_label[classes]
         target_class = classes[:, N].copy()
         b = np.nonzero(bursty)[0]
         if len(b):
             m = N // cfg.B
-            probs = self.class_probs if cfg.bursty_sampling == "zipf" else np.full(cfg.K, 1.0 / cfg.K)
+            probs = (
+                class_probs
+                if cfg.bursty_sampling == "zipf"
+                else (class_probs > 0) / np.count_nonzero(class_probs)
+            )
             chosen = self._bursty_classes(rng, len(b), probs)  # (nb, m)
             order = np.argsort(rng.random((len(b), N)), axis=1)  # shuffle B copies of each class
             slots = np.repeat(np.arange(m), cfg.B)[order]  # (nb, N) index into chosen

@@ -27,8 +27,27 @@ from .measures import accuracy, progress_measures
 from .minimal import MinimalInductionHead
 
 EVAL_SETS = ("ic", "ic2", "iw", "train")
+SPLIT_SETS = {
+    "iw_common": ("iw", "common"),
+    "iw_rare": ("iw", "rare"),
+    "ic2_common": ("ic2", "common"),
+    "ic2_rare": ("ic2", "rare"),
+}
+"""Evaluated when α > 0 (else NaN): IW and IC2 accuracy on the common and the rare classes apart."""
 N_EXAMPLES = 8  # IC test sequences whose layer-2 attention rows are kept at every evaluation
-HISTORY_KEYS = ("step", "loss", "acc_ic", "acc_ic2", "acc_iw", "acc_train", "ILA1", "TILA2", "TLA2", "CLA")
+HISTORY_KEYS = (
+    "step",
+    "loss",
+    "acc_ic",
+    "acc_ic2",
+    "acc_iw",
+    "acc_train",
+    "ILA1",
+    "TILA2",
+    "TLA2",
+    "CLA",
+    *(f"acc_{k}" for k in SPLIT_SETS),
+)
 MODELS = ("network", "minimal")
 
 
@@ -151,16 +170,23 @@ def evaluate(params, test_sets: dict, model=network) -> dict[str, float]:
 
 def evaluation_sets(data: DataConfig, config: TrainConfig) -> dict:
     """The fixed evaluation sets of a run (drawn from the run's seed). B = 0 training data has no bursty
-    sequences: its IC and IC2 sets use B = 1 (the target's class once in context)."""
+    sequences: its IC and IC2 sets use B = 1 (the target's class once in context). With α > 0 the sets of
+    :data:`SPLIT_SETS` are added."""
     dtype = np.dtype(config.dtype)
     task = Task(data)
     bursty = task if data.B > 0 else Task(replace(data, B=1))
-    return {
+    sets = {
         name: (bursty if name in ("ic", "ic2") else task).sample(
             stream_rng(config.seed, f"test-{name}"), config.eval_size, name, dtype=dtype
         )
         for name in EVAL_SETS
     }
+    if data.alpha > 0:
+        for name, (kind, classes) in SPLIT_SETS.items():
+            sets[name] = (bursty if kind == "ic2" else task).sample(
+                stream_rng(config.seed, f"test-{name}"), config.eval_size, kind, dtype=dtype, classes=classes
+            )
+    return sets
 
 
 def sgd_update(params: dict, grads: dict, lr: float, weight_decay: float) -> None:
@@ -197,7 +223,8 @@ def _resume(path: Path, tag: str):
             )
         step = int(z["step"])
         params = {k[6:]: z[k] for k in z.files if k.startswith("param/")}
-        history = {k: list(z[f"hist/{k}"]) for k in HISTORY_KEYS}
+        n = len(z["hist/step"])
+        history = {k: list(z[f"hist/{k}"]) if f"hist/{k}" in z.files else [np.nan] * n for k in HISTORY_KEYS}
         maps = {k: list(z[f"maps/{k}"]) for k in ("attn1", "attn2")}
     return step, params, history, maps
 
