@@ -27,6 +27,18 @@ Parameters are a dict of arrays (one dtype, float32 or float64); with L layers, 
 
 Every array may carry a leading run axis R (R independent models: :func:`train_transformer_runs`); the
 functions below accept both forms. The head count is read from the shape of ``W_qkv``.
+
+Speed (benchmarks/bench_transformer.py). At widths 32–64 about half of a step is elementwise work (GELU and
+its derivative, LayerNorm, softmax) and the rest matrix products, which run at roughly half numpy's 2048²
+sgemm rate (inner dimensions of 32–256). Hence: float32 by default; every product over tokens is one
+(R, B·T, ·) GEMM; the attention products are batched over (R, B, H) on strided views of the q/k/v
+projections, and their outputs are written through ``out=`` views in the layout the next product reads (no
+transposing copies); 1/√d_head is folded into W_q; row and column sums are products with a ones vector
+and the softmax row maximum is T elementwise ``maximum`` passes (numpy's reductions over a short last axis
+are 3–10× slower); the softmax backward takes Σ_s P_ts dP_ts = do_t · o_t from (B·T, W) arrays; the last
+block computes queries, W_o and the MLP at the x-tokens only (the only ones read). A caller that trains for
+long should call :func:`simulations.memory.keep_freed_memory` once per process: a step allocates arrays of
+0.1–20 MB that glibc would otherwise hand back to the kernel and fault in again.
 """
 
 from __future__ import annotations
@@ -42,7 +54,7 @@ from typing import Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..config import require
+from ..config import config, require
 from ..seeding import batch_rng, stream_rng
 from ..threads import blas_threads
 from .prompts import PromptDistribution, Prompts
@@ -52,15 +64,7 @@ _GELU_C = math.sqrt(2.0 / math.pi)
 _GELU_A = 0.044715
 
 
-def _is_int(v, low: int) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= low
-
-
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-@dataclass(frozen=True)
+@config
 class TransformerConfig:
     """Architecture of the GPT-2-style transformer.
 
@@ -82,7 +86,8 @@ class TransformerConfig:
         Positions never reached in training keep their initial values.
     init_std : float
         Standard deviation of the N(0, init_std²) weights (GPT-2: 0.02); residual projections (W_o, W_pr)
-        are further divided by √(2 × layers).
+        are further divided by √(2 × layers). At widths ≤ 64, 0.02 leaves the model on the zero-predictor
+        plateau for thousands of steps; 0.1 escapes it within a few hundred.
     dtype : 'float32' | 'float64'
         Floating type of the parameters and of all computation (float64 for gradient checks).
     """
@@ -98,14 +103,12 @@ class TransformerConfig:
 
     def __post_init__(self):
         for name in ("d", "width", "layers", "heads", "max_examples"):
-            require(_is_int(getattr(self, name), 1), name, "be an integer >= 1")
+            require(getattr(self, name) >= 1, name, "be an integer >= 1")
         require(self.width % self.heads == 0, "width", "be a multiple of heads")
-        require(isinstance(self.positional, bool), "positional", "be true or false")
-        require(_finite(self.init_std) and self.init_std > 0, "init_std", "be a finite number > 0")
-        require(self.dtype in ("float32", "float64"), "dtype", "be 'float32' or 'float64'")
+        require(self.init_std > 0, "init_std", "be a finite number > 0")
 
 
-@dataclass(frozen=True)
+@config
 class TransformerTrainConfig:
     """Adam on the prefix-averaged squared error, a fresh batch of prompts each step.
 
@@ -123,8 +126,8 @@ class TransformerTrainConfig:
         Steps of linear learning-rate warm-up from lr / warmup to lr (0: none).
     schedule : 'constant' | 'cosine'
         Learning rate after warm-up: constant, or cosine decay to 0 at the last step.
-    grad_clip : float or none
-        Rescale the gradient to this global (all-parameter) norm when it is larger; none: no clipping.
+    grad_clip : float
+        Rescale the gradient to this global (all-parameter) norm when it is larger; 0: no clipping.
     seed : int
         Seed of the batches, the initialisation and the evaluation set.
     eval_every : int
@@ -143,7 +146,7 @@ class TransformerTrainConfig:
     lr: float = 1e-3
     warmup: int = 0
     schedule: Literal["constant", "cosine"] = "constant"
-    grad_clip: float | None = None
+    grad_clip: float = 0.0
     seed: int = 0
     eval_every: int = 100
     eval_size: int = 1024
@@ -152,19 +155,11 @@ class TransformerTrainConfig:
 
     def __post_init__(self):
         for name in ("N", "steps", "batch", "eval_every", "eval_size", "blas_threads"):
-            require(_is_int(getattr(self, name), 1), name, "be an integer >= 1")
-        require(_is_int(self.seed, 0), "seed", "be an integer >= 0")
-        require(_is_int(self.warmup, 0), "warmup", "be an integer >= 0")
-        require(_finite(self.lr) and self.lr > 0, "lr", "be a finite number > 0")
-        require(self.schedule in ("constant", "cosine"), "schedule", "be 'constant' or 'cosine'")
-        require(
-            self.grad_clip is None or (_finite(self.grad_clip) and self.grad_clip > 0),
-            "grad_clip",
-            "be none or a finite number > 0",
-        )
-        require(
-            self.covariance in ("identity", "exponential"), "covariance", "be 'identity' or 'exponential'"
-        )
+            require(getattr(self, name) >= 1, name, "be an integer >= 1")
+        require(self.seed >= 0, "seed", "be an integer >= 0")
+        require(self.warmup >= 0, "warmup", "be an integer >= 0")
+        require(self.lr > 0, "lr", "be a finite number > 0")
+        require(self.grad_clip >= 0, "grad_clip", "be a finite number >= 0 (0: no clipping)")
 
     def distribution(self, d: int) -> PromptDistribution:
         """The training prompt law in dimension ``d`` (noiseless labels, w ~ N(0, I))."""
@@ -262,20 +257,39 @@ def _max_tokens(p: dict) -> int | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _causal_mask(T: int, dtype: str) -> np.ndarray:
+def _causal_mask(T: int, dtype: np.dtype) -> np.ndarray:
     m = np.triu(np.full((T, T), -np.inf, dtype=dtype), 1)
     m.flags.writeable = False
     return m
 
 
+@functools.lru_cache(maxsize=256)
+def _const(shape: tuple, value: float, dtype: np.dtype) -> np.ndarray:
+    """A read-only constant array (ones for row and column sums done by BLAS, which is several times faster
+    than numpy's reductions over a short axis)."""
+    c = np.full(shape, value, dtype=dtype)
+    c.flags.writeable = False
+    return c
+
+
+def _row_mean(x):
+    """Mean over the last axis, keepdims: (R, n, W) -> (R, n, 1)."""
+    return x @ _const((x.shape[-1], 1), 1.0 / x.shape[-1], x.dtype)
+
+
+def _col_sum(x):
+    """Sum over the rows: (R, n, k) -> (R, k)."""
+    return (_const((1, x.shape[-2]), 1.0, x.dtype) @ x)[:, 0]
+
+
 def _layernorm(x, g, b):
     """LN over the last axis; x (R, n, W), g and b (R, W). Returns (y, (xhat, rstd))."""
-    mu = x.mean(axis=-1, keepdims=True)
-    xc = x - mu
+    xc = x - _row_mean(x)
     var = np.einsum("rnw,rnw->rn", xc, xc)[..., None]
-    var /= x.shape[-1]
+    var *= 1.0 / x.shape[-1]
     var += LN_EPS
-    rstd = 1.0 / np.sqrt(var)
+    rstd = np.sqrt(var, out=var)
+    np.reciprocal(rstd, out=rstd)
     xc *= rstd
     y = xc * g[:, None, :]
     y += b[:, None, :]
@@ -283,17 +297,17 @@ def _layernorm(x, g, b):
 
 
 def _layernorm_back(dy, g, cache):
-    """Gradients (dx, dg, db) of :func:`_layernorm`; dy (R, n, W)."""
+    """Gradients (dx, dg, db) of :func:`_layernorm`: with x̂ = (x − μ)/σ and dx̂ = g ⊙ dy,
+    dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂)) / σ; dy (R, n, W)."""
     xhat, rstd = cache
     dg = np.einsum("rnw,rnw->rw", dy, xhat)
-    db = dy.sum(axis=1)
+    db = _col_sum(dy)
     dxh = dy * g[:, None, :]
-    W = dy.shape[-1]
-    m1 = dxh.mean(axis=-1, keepdims=True)
     m2 = np.einsum("rnw,rnw->rn", dxh, xhat)[..., None]
-    m2 /= W
-    dxh -= m1
-    dxh -= xhat * m2
+    m2 *= 1.0 / dy.shape[-1]
+    dxh -= _row_mean(dxh)
+    m2 = xhat * m2
+    dxh -= m2
     dxh *= rstd
     return dxh, dg, db
 
@@ -323,10 +337,74 @@ def _gelu_back(dz, u, t):
     np.subtract(1.0, s, out=s)
     a *= s
     a += 0.5
-    t5 = 0.5 * t
-    a += t5
+    s = np.multiply(t, 0.5, out=s)
+    a += s
     dz *= a
     return dz
+
+
+def _softmax_rows(S, mask):
+    """Causal softmax over the last axis, in place: S (…, T, T) scores → probabilities. Stable: each row's
+    maximum (over its unmasked entries) is subtracted before exp. The maximum is taken by T elementwise
+    ``maximum`` passes and the row sums by a product with ones, both several times faster than numpy's
+    reductions over a short last axis."""
+    T = S.shape[-1]
+    S += mask
+    m = S[..., 0].copy()
+    for s in range(1, T):
+        np.maximum(m, S[..., s], out=m)
+    S -= m[..., None]
+    np.exp(S, out=S)
+    S /= S @ _const((T, 1), 1.0, S.dtype)
+    return S
+
+
+def _heads(x, j, H, dh):
+    """View of part j (0: q, 1: k, 2: v) of the (R, B, T, 3W) projections as (R, B, H, T, d_head)."""
+    R, B, T = x.shape[:3]
+    return x.reshape(R, B, T, 3, H, dh)[:, :, :, j].transpose(0, 1, 3, 2, 4)
+
+
+def _attention(a, Wqkv, bqkv, B, T, H, mask, rows):
+    """Multi-head causal attention on a (R, B·T, W) with the query part of Wqkv, bqkv already divided by
+    √d_head, for the query tokens ``rows`` (a slice of 0 … T−1; keys and values at every token).
+    Returns o (R, B·Tq, W) (heads concatenated, before W_o) and the cache (qkv, P)."""
+    R, _, W = a.shape
+    dh = W // H
+    qkv = a @ Wqkv
+    qkv += bqkv
+    qkv = qkv.reshape(R, B, T, 3 * W)
+    P = _heads(qkv, 0, H, dh)[..., rows, :] @ _heads(qkv, 1, H, dh).swapaxes(-1, -2)  # (R, B, H, Tq, T)
+    _softmax_rows(P, mask[rows])
+    Tq = P.shape[-2]
+    o = np.empty((R, B, Tq, H, dh), dtype=a.dtype)
+    np.matmul(P, _heads(qkv, 2, H, dh), out=o.transpose(0, 1, 3, 2, 4))
+    return o.reshape(R, B * Tq, W), (qkv, P, rows)
+
+
+def _attention_back(do, o, cache, H, scale):
+    """Gradient with respect to the q̃, k, v projections (R, B·T, 3W) given do (R, B·Tq, W).
+
+    Softmax: dS = P ⊙ (dP − Σ_s P_ts dP_ts), and Σ_s P_ts dP_ts = do_t · o_t per head (o = P v), so the
+    row sums come from (B·Tq, W) arrays instead of (B, H, Tq, T) ones."""
+    qkv, P, rows = cache
+    R, B, T, W3 = qkv.shape
+    Tq = P.shape[-2]
+    W = W3 // 3
+    dh = W // H
+    rowdot = ((do * o).reshape(R, B * Tq * H, dh) @ _const((dh, 1), 1.0, o.dtype)).reshape(R, B, Tq, H)
+    do_h = do.reshape(R, B, Tq, H, dh).transpose(0, 1, 3, 2, 4)
+    dqkv = (np.empty if Tq == T else np.zeros)((R, B, T, 3, H, dh), dtype=o.dtype)
+    out = dqkv.transpose(0, 1, 3, 4, 2, 5)  # (R, B, 3, H, T, dh) view
+    np.matmul(P.swapaxes(-1, -2), do_h, out=out[:, :, 2])
+    dS = do_h @ _heads(qkv, 2, H, dh).swapaxes(-1, -2)
+    dS -= rowdot.transpose(0, 1, 3, 2)[..., None]
+    dS *= P
+    dq = out[:, :, 0][..., rows, :]
+    np.matmul(dS, _heads(qkv, 1, H, dh), out=dq)
+    dq *= scale  # q̃ = q / √d_head
+    np.matmul(dS.swapaxes(-1, -2), _heads(qkv, 0, H, dh)[..., rows, :], out=out[:, :, 1])
+    return dqkv.reshape(R, B * T, W3)
 
 
 def _tokens(X: np.ndarray, y: np.ndarray, dtype) -> np.ndarray:
@@ -347,32 +425,23 @@ def _forward(p: dict, tok: np.ndarray, keep: bool):
     H, dh = p["W_qkv"].shape[-2:]
     W = H * dh
     dt = p["w_out"].dtype
-    scale = 1.0 / math.sqrt(dh)
     h = tok.reshape(R, B * T, -1) @ p["W_in"]
     h += p["b_in"][:, None, :]
     if "pos" in p:
         h.reshape(R, B, T, W)[...] += p["pos"][:, None, :T, :]
-    mask = _causal_mask(T, dt.name)
-    # scale the query part of W_qkv and b_qkv: q̃ = q / √d_head, so that the scores are q̃ kᵀ
-    qs = np.ones((3, 1, 1), dt)
-    qs[0] = scale
+    mask = _causal_mask(T, dt)
+    qs = np.ones((3, 1, 1), dt)  # divide the query part of W_qkv, b_qkv by √d_head: scores q̃ · k
+    qs[0] = 1.0 / math.sqrt(dh)
     caches = []
     for layer in range(L):
         a, ln1 = _layernorm(h, p["ln1_g"][:, layer], p["ln1_b"][:, layer])
         Wqkv = (p["W_qkv"][:, layer] * qs).reshape(R, W, 3 * W)
         bqkv = (p["b_qkv"][:, layer] * qs).reshape(R, 1, 3 * W)
-        qkv = a @ Wqkv
-        qkv += bqkv
-        qkv5 = qkv.reshape(R, B, T, 3, H, dh)
-        q = qkv5[:, :, :, 0].transpose(0, 1, 3, 2, 4)  # (R, B, H, T, dh), views
-        k = qkv5[:, :, :, 1].transpose(0, 1, 3, 2, 4)
-        v = qkv5[:, :, :, 2].transpose(0, 1, 3, 2, 4)
-        P = q @ k.swapaxes(-1, -2)  # (R, B, H, T, T)
-        P += mask
-        P -= P.max(axis=-1, keepdims=True)
-        np.exp(P, out=P)
-        P /= P.sum(axis=-1, keepdims=True)
-        o = (P @ v).transpose(0, 1, 3, 2, 4).reshape(R, B * T, W)  # heads concatenated (a copy)
+        # only the x-tokens' outputs of the last block are read: its queries, W_o and MLP skip the y-tokens
+        rows = slice(None) if layer < L - 1 else slice(0, None, 2)
+        o, att = _attention(a, Wqkv, bqkv, B, T, H, mask, rows)
+        if layer == L - 1:
+            h = h.reshape(R, B, T, W)[:, :, rows].reshape(R, -1, W)
         h = h + o @ p["W_o"][:, layer].reshape(R, W, W)
         h += p["b_o"][:, layer][:, None, :]
         c, ln2 = _layernorm(h, p["ln2_g"][:, layer], p["ln2_b"][:, layer])
@@ -382,12 +451,27 @@ def _forward(p: dict, tok: np.ndarray, keep: bool):
         h = h + z @ p["W_pr"][:, layer]
         h += p["b_pr"][:, layer][:, None, :]
         if keep:
-            caches.append((ln1, a, qkv, P, o, ln2, c, u, t, z))
-    hx = np.ascontiguousarray(h.reshape(R, B, T, W)[:, :, 0::2]).reshape(R, -1, W)
-    f, lnf = _layernorm(hx, p["lnf_g"], p["lnf_b"])
+            caches.append((ln1, a, att, o, ln2, c, u, t, z))
+    f, lnf = _layernorm(h, p["lnf_g"], p["lnf_b"])
     pred = (f @ p["w_out"][:, :, None])[..., 0] + p["b_out"]
     pred = pred.reshape(R, B, -1)
     return pred, ((tok, caches, f, lnf) if keep else None)
+
+
+_LAYER_PARAMS = (
+    "ln1_g",
+    "ln1_b",
+    "W_qkv",
+    "b_qkv",
+    "W_o",
+    "b_o",
+    "ln2_g",
+    "ln2_b",
+    "W_fc",
+    "b_fc",
+    "W_pr",
+    "b_pr",
+)
 
 
 def _backward(p: dict, dpred: np.ndarray, cache) -> dict:
@@ -397,82 +481,49 @@ def _backward(p: dict, dpred: np.ndarray, cache) -> dict:
     L = p["ln1_g"].shape[1]
     H, dh = p["W_qkv"].shape[-2:]
     W = H * dh
-    dt = p["w_out"].dtype
-    scale = 1.0 / math.sqrt(dh)
     g = {}
-    dp = dpred.reshape(R, -1)
-    g["b_out"] = dp.sum(axis=1, keepdims=True)
-    g["w_out"] = np.einsum("rn,rnw->rw", dp, f)
-    df = dp[:, :, None] * p["w_out"][:, None, :]
-    dhx, g["lnf_g"], g["lnf_b"] = _layernorm_back(df, p["lnf_g"], lnf)
-    dh_ = np.zeros((R, B, T, W), dtype=dt)
-    dh_[:, :, 0::2] = dhx.reshape(R, B, -1, W)
-    dh_ = dh_.reshape(R, B * T, W)
-    names = (
-        "ln1_g",
-        "ln1_b",
-        "W_qkv",
-        "b_qkv",
-        "W_o",
-        "b_o",
-        "ln2_g",
-        "ln2_b",
-        "W_fc",
-        "b_fc",
-        "W_pr",
-        "b_pr",
-    )
-    for name in names:
+    dp = dpred.reshape(R, 1, -1)
+    g["b_out"] = dp.sum(axis=2)
+    g["w_out"] = (dp @ f)[:, 0]
+    df = dp.reshape(R, -1, 1) * p["w_out"][:, None, :]
+    dh_, g["lnf_g"], g["lnf_b"] = _layernorm_back(df, p["lnf_g"], lnf)  # x-tokens only
+    for name in _LAYER_PARAMS:
         g[name] = np.empty_like(p[name])
-    qs = np.ones((3, 1, 1), dt)
-    qs[0] = scale
     for layer in reversed(range(L)):
-        ln1, a, qkv, P, o, ln2, c, u, t, z = caches[layer]
+        ln1, a, att, o, ln2, c, u, t, z = caches[layer]
         # MLP: h += W_prᵀ z + b_pr, z = GELU(u), u = W_fcᵀ c + b_fc, c = LN₂(h)
-        g["b_pr"][:, layer] = dh_.sum(axis=1)
-        g["W_pr"][:, layer] = z.swapaxes(1, 2) @ dh_
+        g["b_pr"][:, layer] = _col_sum(dh_)
+        np.matmul(z.swapaxes(1, 2), dh_, out=g["W_pr"][:, layer])
         dz = dh_ @ p["W_pr"][:, layer].swapaxes(1, 2)
         du = _gelu_back(dz, u, t)
-        g["b_fc"][:, layer] = du.sum(axis=1)
-        g["W_fc"][:, layer] = c.swapaxes(1, 2) @ du
+        g["b_fc"][:, layer] = _col_sum(du)
+        np.matmul(c.swapaxes(1, 2), du, out=g["W_fc"][:, layer])
         dc = du @ p["W_fc"][:, layer].swapaxes(1, 2)
         dx, g["ln2_g"][:, layer], g["ln2_b"][:, layer] = _layernorm_back(dc, p["ln2_g"][:, layer], ln2)
         dh_ += dx
-        # attention: h += W_oᵀ o + b_o
-        Wo = p["W_o"][:, layer].reshape(R, W, W)
-        g["b_o"][:, layer] = dh_.sum(axis=1)
-        g["W_o"][:, layer] = (o.swapaxes(1, 2) @ dh_).reshape(R, H, dh, W)
-        do = (dh_ @ Wo.swapaxes(1, 2)).reshape(R, B, T, H, dh).transpose(0, 1, 3, 2, 4)
-        qkv5 = qkv.reshape(R, B, T, 3, H, dh)
-        q = qkv5[:, :, :, 0].transpose(0, 1, 3, 2, 4)
-        k = qkv5[:, :, :, 1].transpose(0, 1, 3, 2, 4)
-        v = qkv5[:, :, :, 2].transpose(0, 1, 3, 2, 4)
-        dqkv = np.empty((R, B, T, 3, H, dh), dtype=dt)
-        dqkv[:, :, :, 2] = (P.swapaxes(-1, -2) @ do).transpose(0, 1, 3, 2, 4)
-        # softmax: dS = P ⊙ (dP − Σ_s P dP), with Σ_s P_ts dP_ts = do_t · o_t (o = P v per head)
-        o_h = o.reshape(R, B, T, H, dh).transpose(0, 1, 3, 2, 4)
-        rowdot = np.einsum("rbhtd,rbhtd->rbht", do, o_h)
-        dS = do @ v.swapaxes(-1, -2)
-        dS -= rowdot[..., None]
-        dS *= P
-        dqkv[:, :, :, 0] = (dS @ k).transpose(0, 1, 3, 2, 4)
-        dqkv[:, :, :, 1] = (dS.swapaxes(-1, -2) @ q).transpose(0, 1, 3, 2, 4)
-        dqkv[:, :, :, 0] *= scale  # q̃ = q / √d_head
-        dqkv2 = dqkv.reshape(R, B * T, 3 * W)
-        g["b_qkv"][:, layer] = dqkv2.sum(axis=1).reshape(R, 3, H, dh)
-        g["W_qkv"][:, layer] = (a.swapaxes(1, 2) @ dqkv2).reshape(R, W, 3, H, dh)
-        da = dqkv2 @ p["W_qkv"][:, layer].reshape(R, W, 3 * W).swapaxes(1, 2)
+        # attention: h += W_oᵀ o + b_o, o = Attn(a), a = LN₁(h)
+        g["b_o"][:, layer] = _col_sum(dh_)
+        np.matmul(o.swapaxes(1, 2), dh_, out=g["W_o"][:, layer].reshape(R, W, W))
+        do = dh_ @ p["W_o"][:, layer].reshape(R, W, W).swapaxes(1, 2)
+        dqkv = _attention_back(do, o, att, H, 1.0 / math.sqrt(dh))
+        g["b_qkv"][:, layer] = _col_sum(dqkv).reshape(R, 3, H, dh)
+        np.matmul(a.swapaxes(1, 2), dqkv, out=g["W_qkv"][:, layer].reshape(R, W, 3 * W))
+        da = dqkv @ p["W_qkv"][:, layer].reshape(R, W, 3 * W).swapaxes(1, 2)
         dx, g["ln1_g"][:, layer], g["ln1_b"][:, layer] = _layernorm_back(da, p["ln1_g"][:, layer], ln1)
-        dh_ += dx
+        if layer == L - 1:  # the residual gradient reaches the x-tokens only; LN₁ feeds every token
+            dx.reshape(R, B, T, W)[:, :, 0::2] += dh_.reshape(R, B, -1, W)
+            dh_ = dx
+        else:
+            dh_ += dx
     if "pos" in p:
         g["pos"] = np.zeros_like(p["pos"])
-        g["pos"][:, :T] = dh_.reshape(R, B, T, W).sum(axis=1)
-    g["b_in"] = dh_.sum(axis=1)
+        np.sum(dh_.reshape(R, B, T, W), axis=1, out=g["pos"][:, :T])
+    g["b_in"] = _col_sum(dh_)
     g["W_in"] = tok.reshape(R, B * T, -1).swapaxes(1, 2) @ dh_
     return g
 
 
-def _prepare(params: dict, X, y, extra: int = 0):
+def _prepare(params: dict, X, y):
     """Run-axis params, X (R, B, M, d) and y (R, B, M) in the parameters' dtype, and whether the input
     parameters had a run axis. X and y without a run axis are shared by every run."""
     p, runs = _with_runs(params)
@@ -488,7 +539,7 @@ def _prepare(params: dict, X, y, extra: int = 0):
         raise ValueError(f"X must have shape (B, M, {d}) or ({R}, B, M, {d}), got {np.shape(X)}")
     if y.shape != X.shape[:3]:
         raise ValueError(f"y must have shape {X.shape[:3]} to match X, got {y.shape}")
-    T = 2 * X.shape[2] - 1 + extra
+    T = 2 * X.shape[2] - 1
     cap = _max_tokens(p)
     if cap is not None and T > cap:
         raise ValueError(
@@ -502,7 +553,7 @@ def _prepare(params: dict, X, y, extra: int = 0):
 # public functions
 
 
-def predict_prefixes(params: dict, X, y, *, chunk: int = 1024) -> np.ndarray:
+def predict_prefixes(params: dict, X, y, *, chunk: int | None = None) -> np.ndarray:
     """Prediction of y_i from x_1, y_1, …, y_{i−1}, x_i for every i (read-out at the x-token positions).
 
     Parameters
@@ -512,8 +563,8 @@ def predict_prefixes(params: dict, X, y, *, chunk: int = 1024) -> np.ndarray:
     X : (B, M, d) or (R, B, M, d) array_like
     y : (B, M) or (R, B, M) array_like
         Labels; y_M is not used.
-    chunk : int
-        Prompts per forward pass (bounds memory).
+    chunk : int, optional
+        Prompts per forward pass; default: as many as keep each intermediate array under 2²⁴ entries.
 
     Returns
     -------
@@ -524,6 +575,9 @@ def predict_prefixes(params: dict, X, y, *, chunk: int = 1024) -> np.ndarray:
     out = np.empty((R, B, M), dtype=p["w_out"].dtype)
     if M == 0:
         return out if runs else out[0]
+    if chunk is None:
+        T, (H, dh) = 2 * M - 1, p["W_qkv"].shape[-2:]
+        chunk = max(1, 2**24 // (R * T * max(H * T, 4 * H * dh)))
     for s in range(0, B, chunk):
         out[:, s : s + chunk] = _forward(
             p, _tokens(X[:, s : s + chunk], y[:, s : s + chunk], out.dtype), False
@@ -531,7 +585,7 @@ def predict_prefixes(params: dict, X, y, *, chunk: int = 1024) -> np.ndarray:
     return out if runs else out[0]
 
 
-def predict(params: dict, X, y, x_query, *, chunk: int = 1024) -> np.ndarray:
+def predict(params: dict, X, y, x_query, *, chunk: int | None = None) -> np.ndarray:
     """Prediction for the query x_q after the M examples (M = 0 allowed: the query token alone).
 
     Parameters
@@ -655,14 +709,14 @@ def adam_update(
         params[k] -= upd
 
 
-def _clip(grads: dict, max_norm: float | None) -> np.ndarray:
+def _clip(grads: dict, max_norm: float) -> np.ndarray:
     """Global gradient norm per run (R,), and rescale each run's gradient to ``max_norm`` if larger."""
     sq = sum(
         np.einsum("ri,ri->r", gk.reshape(gk.shape[0], -1), gk.reshape(gk.shape[0], -1))
         for gk in grads.values()
     )
     norm = np.sqrt(sq.astype(np.float64))
-    if max_norm is not None:
+    if max_norm > 0:
         f = np.minimum(1.0, max_norm / (norm + 1e-12))
         if np.any(f < 1):
             for gk in grads.values():
@@ -684,14 +738,16 @@ class TransformerTrainResult:
     params : dict
         Final parameters.
     history : dict of (n,) or (n, R) arrays
-        ``step`` (updates made), ``loss`` (mean training-batch loss of the steps since the previous record,
-        each before its update; at step 0 the first batch's loss at the initial weights), ``eval_loss``
-        (loss on the fixed evaluation set after ``step`` updates), ``grad_norm`` (mean global gradient norm
-        over the same steps as ``loss``, before clipping) and ``lr``.
+        At steps 0, eval_every, 2·eval_every, … and the last step, with θ the weights after ``step``
+        updates: ``loss`` (ℒ(θ) on the training batch of that step), ``eval_loss`` (ℒ(θ) on the fixed
+        evaluation set), ``grad_norm`` (global norm of that batch's gradient, before clipping) and ``lr``
+        (the learning rate of the update made at that step).
     state : AdamState
         Adam's moments after the last step (pass ``resume=`` to continue the run exactly).
     model : TransformerConfig
     config : TransformerTrainConfig
+    seeds : tuple of int
+        The seed of each run (``(config.seed,)`` for :func:`train_transformer`).
     seconds : float
         Wall time of the training loop (evaluation included).
     """
@@ -701,6 +757,7 @@ class TransformerTrainResult:
     state: AdamState
     model: TransformerConfig
     config: TransformerTrainConfig
+    seeds: tuple
     seconds: float
 
     @property
@@ -721,6 +778,7 @@ def train_transformer(
     init: dict | None = None,
     *,
     resume: TransformerTrainResult | None = None,
+    stop_at: int | None = None,
     progress: bool = False,
 ) -> TransformerTrainResult:
     """Train one transformer with Adam on fresh prompts (batch at step k from ``batch_rng(seed, k)``).
@@ -732,8 +790,11 @@ def train_transformer(
     init : dict, optional
         Initial parameters (copied); default :func:`init_params` with ``stream_rng(seed, "init")``.
     resume : TransformerTrainResult, optional
-        Continue this run (its parameters, Adam state and history) from its last step up to
-        ``config.steps``; the result equals an uninterrupted run (same seed and thread count).
+        Continue this run (its parameters, Adam state and history) from its last step. With the config it
+        was started with, the result equals an uninterrupted run (same thread count); ``config.steps`` may
+        also be raised to extend a finished run (the learning-rate schedule is then the new one's).
+    stop_at : int, optional
+        Stop after this many steps (< config.steps), e.g. to checkpoint; continue with ``resume=``.
     progress : bool
         Show a progress bar.
 
@@ -742,7 +803,7 @@ def train_transformer(
     FloatingPointError
         When the loss or a parameter becomes non-finite (names the step and the parameter).
     """
-    return _train_entry(model, config, [config.seed], init, resume, progress, runs=False)
+    return _train_entry(model, config, [config.seed], init, resume, stop_at, progress, runs=False)
 
 
 def train_transformer_runs(
@@ -751,12 +812,14 @@ def train_transformer_runs(
     seeds: Sequence[int],
     *,
     resume: TransformerTrainResult | None = None,
+    stop_at: int | None = None,
     progress: bool = False,
 ) -> TransformerTrainResult:
     """Train R = len(seeds) independent transformers in one loop (one batched product per layer and run).
 
     Run r is the run of :func:`train_transformer` with ``config.seed = seeds[r]`` (its batches, its
-    initialisation, its evaluation set), equal to it up to float rounding. ``config.seed`` is ignored.
+    initialisation, its evaluation set), equal to it up to float rounding. ``config.seed`` is ignored;
+    ``resume`` and ``stop_at`` as in :func:`train_transformer`.
 
     Returns
     -------
@@ -764,13 +827,13 @@ def train_transformer_runs(
     """
     seeds = [int(s) for s in seeds]
     require(len(seeds) >= 1 and all(s >= 0 for s in seeds), "seeds", "be a non-empty list of integers >= 0")
-    return _train_entry(model, config, seeds, None, resume, progress, runs=True)
+    return _train_entry(model, config, seeds, None, resume, stop_at, progress, runs=True)
 
 
 _PER_RUN = ("loss", "eval_loss", "grad_norm")
 
 
-def _train_entry(model, config, seeds, init, resume, progress, runs):
+def _train_entry(model, config, seeds, init, resume, stop_at, progress, runs):
     if not isinstance(model, TransformerConfig):
         raise ValueError(f"model must be a TransformerConfig, got {type(model).__name__}")
     if not isinstance(config, TransformerTrainConfig):
@@ -780,13 +843,17 @@ def _train_entry(model, config, seeds, init, resume, progress, runs):
         "N",
         f"be <= the model's max_examples ({model.max_examples})",
     )
+    stop = config.steps if stop_at is None else int(stop_at)
+    require(0 <= stop <= config.steps, "stop_at", "lie in 0 … steps")
     if resume is not None:
         if resume.model != model:
             raise ValueError("resume was trained with a different model config")
         if dataclasses.replace(resume.config, steps=config.steps) != config:
             raise ValueError("resume was trained with a different training config (only steps may change)")
-        if resume.state.step > config.steps:
-            raise ValueError(f"resume has made {resume.state.step} steps, more than config.steps")
+        if tuple(resume.seeds) != tuple(seeds):
+            raise ValueError(f"resume was trained with seeds {resume.seeds}, not {tuple(seeds)}")
+        if resume.state.step > stop:
+            raise ValueError(f"resume has made {resume.state.step} steps, more than the {stop} asked for")
         p = {k: a.copy() if runs else a[None].copy() for k, a in resume.params.items()}
         state = resume.state.copy()
         if not runs:
@@ -811,7 +878,7 @@ def _train_entry(model, config, seeds, init, resume, progress, runs):
         state = AdamState.zeros_like(p)
         history = None
     with blas_threads(config.blas_threads):
-        res = _train(p, state, history, model, config, seeds, progress)
+        res = _train(p, state, history, model, config, seeds, stop, progress)
     if runs:
         return res
     hist = {k: (v[:, 0] if k in _PER_RUN else v) for k, v in res.history.items()}
@@ -826,30 +893,24 @@ def _stack_prompts(dist, rngs, batch, M):
     return np.stack([pr.X for pr in prs]), np.stack([pr.y for pr in prs])
 
 
-def _train(p, state, history, model, cfg, seeds, progress):
+def _train(p, state, history, model, cfg, seeds, stop, progress):
     t0 = time.perf_counter()
     dist = cfg.distribution(model.d)
     ev = [dist.sample(stream_rng(s, "eval"), cfg.eval_size, cfg.N) for s in seeds]
     X_ev = np.stack([e.X for e in ev])
     y_ev = np.stack([e.y for e in ev])
-    rec = {"step": [], "loss": [], "eval_loss": [], "grad_norm": [], "lr": []}
+    rec = {k: [] for k in ("step", "loss", "eval_loss", "grad_norm", "lr")}
     if history is not None:
+        keep = len(history["step"])
+        last = int(history["step"][-1]) if keep else -1
+        if keep and last % cfg.eval_every and last < cfg.steps:
+            keep -= 1  # the end-of-run record of the shorter run, off the eval_every grid
         for k in rec:
-            rec[k] = [np.asarray(v) for v in history[k]]
-    window_loss, window_norm = [], []
-
-    def record(step):
-        rec["step"].append(np.asarray(step))
-        rec["loss"].append(np.mean(window_loss, axis=0))
-        rec["grad_norm"].append(np.mean(window_norm, axis=0))
-        rec["lr"].append(np.asarray(cfg.lr_at(max(step - 1, 0))))
-        rec["eval_loss"].append(np.asarray(loss(p, X_ev, y_ev), dtype=np.float64))
-        window_loss.clear()
-        window_norm.clear()
-
-    start = state.step
+            rec[k] = list(history[k][:keep])
+    recorded = int(rec["step"][-1]) if rec["step"] else -1
     names = list(p)
-    for step in tqdm(range(start, cfg.steps), disable=not progress, desc="transformer Adam", leave=False):
+    steps = range(state.step, stop + 1)
+    for step in tqdm(steps, disable=not progress, desc="transformer Adam", leave=False):
         rngs = [batch_rng(s, step) for s in seeds]
         X, y = _stack_prompts(dist, rngs, cfg.batch, cfg.N)
         lval, g = loss_and_grads(p, X, y)
@@ -860,18 +921,20 @@ def _train(p, state, history, model, cfg, seeds, progress):
                 f"{int(np.argmax(bad))}; lr = {cfg.lr} may be too large)"
             )
         norm = _clip(g, cfg.grad_clip)
-        window_loss.append(lval.astype(np.float64))
-        window_norm.append(norm)
-        if step == 0:
-            record(0)
+        if (step % cfg.eval_every == 0 or step == stop) and step > recorded:
+            rec["step"].append(step)
+            rec["loss"].append(lval.astype(np.float64))
+            rec["eval_loss"].append(np.asarray(loss(p, X_ev, y_ev), dtype=np.float64))
+            rec["grad_norm"].append(norm)
+            rec["lr"].append(cfg.lr_at(step))
+        if step == stop:
+            break
         adam_update(p, g, state, cfg.lr_at(step))
         for k in names:
             if not np.all(np.isfinite(p[k])):
                 raise FloatingPointError(
                     f"transformer training diverged at step {step}: parameter {k} is non-finite"
                 )
-        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-            record(step + 1)
     history = {k: np.array(v) for k, v in rec.items()}
     seconds = time.perf_counter() - t0
-    return TransformerTrainResult(p, history, state, model, cfg, seconds)
+    return TransformerTrainResult(p, history, state, model, cfg, tuple(seeds), seconds)

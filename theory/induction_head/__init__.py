@@ -12,6 +12,7 @@ from .nested_logits import (
     origin_is_critical_iff_L_equals_N,
     progress_analogues,
 )
+from .transition import transition_times
 
 __all__ = [
     "NestedLogitTrajectory",
@@ -25,4 +26,5 @@ __all__ = [
     "origin_gradient",
     "origin_is_critical_iff_L_equals_N",
     "progress_analogues",
+    "transition_times",
 ]

@@ -35,17 +35,19 @@ def _check(N, L, depth):
     return check_labels(N, L)
 
 
-def initial_params(init, depth: int) -> np.ndarray:
+def initial_params(init, depth: int, name: str = "init") -> np.ndarray:
     """``init`` as a finite (depth,) float array: a number gives every parameter that value."""
-    y0 = np.full(depth, float(init)) if np.ndim(init) == 0 and not isinstance(init, bool) else None
-    if y0 is None:
-        try:
-            y0 = np.asarray(init, dtype=np.float64)
-        except (TypeError, ValueError):
-            y0 = np.full(0, 0.0)
+    try:
+        y0 = np.asarray(init, dtype=np.float64)
+    except (TypeError, ValueError):
+        y0 = np.full(0, 0.0)
+    if isinstance(init, (bool, np.bool_, str, bytes)):
+        y0 = np.full(0, 0.0)
+    elif y0.ndim == 0:
+        y0 = np.full(depth, float(y0))
     if y0.shape != (depth,) or not np.all(np.isfinite(y0)):
         raise ValueError(
-            f"init must be a finite number or a sequence of {depth} numbers for depth {depth}, got {init!r}"
+            f"{name} must be a finite number or a sequence of {depth} numbers for depth {depth}, got {init!r}"
         )
     return y0
 
@@ -105,6 +107,7 @@ def nested_logit_loss(beta1, alpha, xi, N, L):
 
 def origin_gradient(N, L) -> tuple:
     """Symbolic gradient at the origin, simplified: (0, 0, −(1/N − 1/L)) for (β₁, α, ξ)."""
+    N, L = check_labels(N, L)
     m = model(3)
     (b1, a, x), Ns, Ls = m["symbols"]
     at0 = {b1: 0, a: 0, x: 0}

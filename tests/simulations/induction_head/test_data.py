@@ -133,3 +133,76 @@ def test_distinct_label_sampler_is_exact_sequential_sampling():
     np.add.at(freq, (ch[:, 0], ch[:, 1]), 1 / n)
     se = np.sqrt(exact * (1 - exact) / n) + 1e-12
     assert np.all(np.abs(freq - exact) <= 5 * se)
+
+
+def test_iw_classes_follow_the_zipf_law_written_out():
+    """IW targets are iid with P(k) = k^(−α) / Σ_j j^(−α), k = 1..K, written out here (not the Task's own
+    class_probs). n = 40000 draws; every class within 5 binomial standard errors (64 classes: a false
+    failure has probability < 64 × 6e-7)."""
+    alpha, K, n = 1.3, 64, 40000
+    cfg = DataConfig(K=K, L=8, N=4, D=7, P=9, B=2, alpha=alpha)
+    b = Task(cfg).sample(np.random.default_rng(31), n, "iw")
+    k = np.arange(1, K + 1)
+    p = k**-alpha / np.sum(k**-alpha)
+    freq = np.bincount(b.target_class, minlength=K) / n
+    assert np.all(np.abs(freq - p) <= 5 * np.sqrt(p * (1 - p) / n))
+
+
+@pytest.mark.parametrize("sampling", ["zipf", "uniform"])
+def test_bursty_targets_follow_the_class_law_without_label_repeats(sampling):
+    """K = 8, L = 4, N/B = 2 classes per context: with "zipf" the first class is drawn from P(k) ∝ k^(−α)
+    and the second from P restricted to the other labels, so P(k in context) = p_k + Σ_{i: ℓ(i) ≠ ℓ(k)}
+    p_i p_k / (1 − Σ_{j: ℓ(j) = ℓ(i)} p_j); the target is either class with probability ½. With "uniform"
+    the same holds for p = 1/K. n = 40000, 5 binomial standard errors per class."""
+    cfg = DataConfig(K=8, L=4, N=4, D=7, P=9, B=2, alpha=1.5, bursty_sampling=sampling)
+    n = 40000
+    b = Task(cfg).sample(np.random.default_rng(32), n, "bursty")
+    k = np.arange(1, 9)
+    p = k**-1.5 / np.sum(k**-1.5) if sampling == "zipf" else np.full(8, 1 / 8)
+    lab = np.arange(8) % 4
+    inside = np.array(
+        [
+            p[c] + sum(p[i] * p[c] / (1 - p[lab == lab[i]].sum()) for i in range(8) if lab[i] != lab[c])
+            for c in range(8)
+        ]
+    )
+    want = inside / 2
+    freq = np.bincount(b.target_class, minlength=8) / n
+    assert np.all(np.abs(freq - want) <= 5 * np.sqrt(want * (1 - want) / n))
+
+
+def test_fractions_of_bursty_and_novel_training_sequences():
+    """p_B = 0.7, p_C = 0.3: a fraction p_B of training sequences is bursty (N/B labels, B copies each, the
+    target's class B times, at the positions of its label), a fraction p_C of those uses novel classes
+    (target_class −1), and the rest are iid sequences of trained classes. With K = 512 an iid context has
+    this bursty pattern with probability < 1e-4, so the pattern identifies bursty sequences. n = 20000;
+    every fraction within 5 binomial standard errors (s.e. ≈ 0.003–0.004)."""
+    cfg = DataConfig(K=512, L=32, N=8, D=7, P=17, B=2, p_B=0.7, p_C=0.3)
+    n = 20000
+    b = Task(cfg).sample(np.random.default_rng(33), n, "train")
+    counts = np.array([np.unique(c, return_counts=True)[1] for c in b.context_labels], dtype=object)
+    pattern = np.array([len(c) == 4 and np.all(c == 2) for c in counts])
+    bursty = pattern & (b.context_match.sum(axis=1) == 2)
+    novel = b.target_class == -1
+    assert np.all(bursty[novel])  # novel sequences are bursty ones
+    f_b, f_c = bursty.mean(), novel[bursty].mean()
+    assert abs(f_b - 0.7) <= 5 * np.sqrt(0.7 * 0.3 / n)
+    assert abs(f_c - 0.3) <= 5 * np.sqrt(0.3 * 0.7 / bursty.sum())
+    assert abs(novel.mean() - 0.21) <= 5 * np.sqrt(0.21 * 0.79 / n)
+    # in every bursty sequence (novel or not) the matching items are the ones carrying the target's label
+    np.testing.assert_array_equal(
+        b.context_match[bursty], b.context_labels[bursty] == b.labels[bursty][:, None]
+    )
+    assert np.all(b.target_class[~novel] >= 0)
+
+
+def test_position_offsets_are_uniform_over_every_start_that_fits():
+    """P = T + 3: the block of T positions starts at 0, 1, 2 or 3, each with probability ¼ (n = 8000, 5
+    binomial standard errors ≈ 0.024); without random_offset it starts at 0."""
+    cfg = DataConfig(K=16, L=4, N=2, D=7, P=8, B=1)
+    n = 8000
+    start = Task(cfg).sample(np.random.default_rng(34), n, "train").tokens[:, 0, : cfg.P].argmax(axis=1)
+    freq = np.bincount(start, minlength=cfg.P) / n
+    assert np.all(np.abs(freq[:4] - 0.25) <= 5 * np.sqrt(0.25 * 0.75 / n)) and np.all(freq[4:] == 0)
+    fixed = DataConfig(K=16, L=4, N=2, D=7, P=8, B=1, random_offset=False)
+    assert np.all(Task(fixed).sample(np.random.default_rng(35), 50).tokens[:, 0, 0] == 1)

@@ -39,3 +39,19 @@ def test_trains_with_the_shared_trainer():
     # mean training loss over steps 0-49 against 150-199: it fell by 0.08-0.16 over seeds 0-3; the mean of
     # 50 batches has s.e. ≈ 0.01, so a drop of 0.03 is a real decrease, not noise
     assert h["loss"][-1] < h["loss"][1] - 0.03
+
+
+def test_layer_one_map_mixes_every_label_token_with_its_item():
+    """N = 4 (T = 9), β₁ = 0.7, s = σ(β₁) written out: label rows t = 1, 3, 5, 7 put 1 − s on themselves and
+    s on the item t − 1; item rows and the target's row attend to themselves. Exact up to rounding."""
+    m = MinimalInductionHead(SMALL.P)
+    params = m.init_params(SMALL, np.random.default_rng(4), dtype=np.float64)
+    params["ih.beta1"] = np.array(0.7)
+    batch = Task(SMALL).sample(np.random.default_rng(5), 3, "ic", dtype=np.float64)
+    _, a1, _ = m.forward(params, batch.tokens)
+    s = 1 / (1 + np.exp(-0.7))
+    want = np.eye(9)
+    for t in (1, 3, 5, 7):
+        want[t, t], want[t, t - 1] = 1 - s, s
+    assert a1.shape == (3, 9, 9)
+    np.testing.assert_allclose(a1, np.broadcast_to(want, (3, 9, 9)), rtol=1e-12, atol=1e-15)

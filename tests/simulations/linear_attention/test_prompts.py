@@ -53,3 +53,44 @@ def test_batch_is_a_function_of_seed_and_step():
 def test_bad_distribution(kw, match):
     with pytest.raises(ValueError, match=match):
         PromptDistribution(**kw)
+
+
+def test_mc_risk_is_the_mean_squared_error_over_n_prompts_with_its_standard_error():
+    """The oracle ŷ = wᵀx_q on noise-free targets has error 0 exactly; the zero predictor's risk is
+    E(wᵀx_q)² = tr(WQ) = 3 for Q = diag(1, 2), W = I (within 4 s.e.), and its standard error is
+    √(Var (wᵀx_q)² / n) with Var = 3((tr Q)² + 2 tr Q²) − (tr Q)² = 48 (E z⁴ = 3 E‖x‖⁴ given z | x ~
+    N(0, ‖x‖²)), to 15 % (the estimate's own spread is ≈ 3 % at n = 20000); prompts are drawn in chunks
+    that add up to n."""
+    from simulations.linear_attention import mc_risk, zero_predict
+
+    dist = PromptDistribution(2, query_cov=np.diag([1.0, 2.0]))
+    oracle = mc_risk(
+        lambda pr: np.einsum("bd,bd->b", pr.x_query, pr.w), dist, 3, 500, np.random.default_rng(3)
+    )
+    assert oracle == (0.0, 0.0)
+    mean, se = mc_risk(zero_predict, dist, 3, 20000, np.random.default_rng(4))
+    assert abs(mean - 3.0) < 4 * se
+    assert se == pytest.approx(np.sqrt(48 / 20000), rel=0.15)
+    sizes = []
+    mc_risk(
+        lambda pr: sizes.append(len(pr.y_query)) or pr.y_query, dist, 3, 2500, np.random.default_rng(5), 1000
+    )
+    assert sizes == [1000, 1000, 500]
+
+
+def test_ridge_and_least_squares_predictors_written_out():
+    """Ridge: x_qᵀ (XᵀX + λI)⁻¹ Xᵀy per prompt by an explicit solve (rtol 1e-10); λ = 0 is least squares,
+    which recovers noise-free labels exactly once M >= d; the Bayes-optimal penalty is s²/τ²."""
+    from simulations.linear_attention import ols_predict, optimal_ridge_penalty, ridge_predict
+
+    pr = PromptDistribution(3, noise_var=0.5).sample(np.random.default_rng(6), 6, 5)
+    lam = 0.7
+    want = [
+        pr.x_query[b] @ np.linalg.solve(pr.X[b].T @ pr.X[b] + lam * np.eye(3), pr.X[b].T @ pr.y[b])
+        for b in range(6)
+    ]
+    np.testing.assert_allclose(ridge_predict(lam)(pr), want, rtol=1e-10)
+    assert ridge_predict(0.0) is ols_predict
+    clean = PromptDistribution(3).sample(np.random.default_rng(7), 6, 4)
+    np.testing.assert_allclose(ols_predict(clean), clean.y_query, rtol=1e-9, atol=1e-12)
+    assert optimal_ridge_penalty(0.5, 2.0) == 0.25 and optimal_ridge_penalty(0.3) == 0.3

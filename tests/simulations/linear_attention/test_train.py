@@ -85,3 +85,70 @@ def test_stable_lr_is_inverse_in_fourth_moment():
     # isotropic d: E(wᵀw)² = d² + 2d
     d, N = 4, 8
     assert stable_lr(np.eye(d), N) == pytest.approx(1 / (np.linalg.norm(global_minimizer(np.eye(d), N)) * 24))
+
+
+def test_the_batch_at_every_step_is_a_function_of_seed_and_step_only():
+    """The trainer's batch at step k is dist.sample(batch_rng(seed, k)) for each of 50 steps, whatever the
+    learning rate, record schedule, averaging window or run length; another seed gives another batch at
+    every step and no batch repeats within a run (an off-by-one in k, or a stream that ignores the step or
+    the seed, fails). The evaluation set (eval_size prompts, not ``batch``) is left out of the record."""
+    from simulations.seeding import batch_rng
+
+    seen = []
+
+    class Recording(PromptDistribution):
+        def sample(self, rng, batch, M):
+            pr = super().sample(rng, batch, M)
+            if batch == 8:
+                seen.append(pr.X.copy())
+            return pr
+
+    def run(steps, seed, **kw):
+        seen.clear()
+        cfg = TrainConfig(N=4, batch=8, eval_size=16, steps=steps, seed=seed, **kw)
+        train(Recording(2), cfg, paper_init(2, 0.5))
+        return list(seen)
+
+    a = run(50, 3, lr=0.05, record_every=10)
+    b = run(30, 3, lr=0.01, record_every=3, average_last=0.5)
+    c = run(50, 4, lr=0.05, record_every=10)
+    dist = PromptDistribution(2)
+    for k in range(50):
+        np.testing.assert_array_equal(a[k], dist.sample(batch_rng(3, k), 8, 4).X)
+        if k < 30:
+            np.testing.assert_array_equal(b[k], a[k])
+        assert not np.array_equal(c[k], a[k])
+    assert len(a) == 50 and len({x.tobytes() for x in a}) == 50
+
+
+def test_default_initialisation_is_the_paper_one_with_sigma_one_over_root_d():
+    cfg = TrainConfig(N=4, lr=0.05, steps=5, batch=8, record_every=1)
+    a = train(PromptDistribution(3), cfg)
+    b = train(PromptDistribution(3), cfg, paper_init(3, 1 / np.sqrt(3)))
+    for k in ("W_PV", "W_KQ"):  # 3**-0.5 and 1/√3 may differ in the last bit: rtol 1e-12
+        np.testing.assert_allclose(a.params[k], b.params[k], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(a.V[0], np.eye(3) / 3 / np.sqrt(3), rtol=1e-14)  # σ²ΘΘᵀ = (1/3)(I/√3)
+
+
+def test_a_window_shorter_than_one_step_averages_the_final_iterate_only():
+    """average_last = 0.01 of 10 steps rounds to no step at all: the window is the last step, so the
+    average is the final iterate."""
+    res = train(PromptDistribution(2), TrainConfig(N=4, lr=0.05, steps=10, batch=8, average_last=0.01))
+    assert res.average_start == 9
+    for k in ("W_PV", "W_KQ"):
+        np.testing.assert_allclose(res.params_avg[k], res.params[k], rtol=1e-15)
+
+
+def test_window_drift_of_a_linear_trend_written_out():
+    """u·U rising linearly over 16 records (steps 1..16, V_k = k·E): 8 blocks of 2 records have means
+    1.5, 3.5, …, 15.5; D = mean of the last 4 − mean of the first 4 = 12.5 − 4.5 = 8; its noise scale
+    √(Σ 2 var(last 4 block means)/4) = √(2 · (20/3)/4) ≈ 1.83 < 8/3, so it counts: drift = ‖D‖/‖V̄‖ =
+    8/8.5. A flat window, and one with fewer than 16 records, give 0."""
+    from simulations.linear_attention.training import _window_drift
+
+    steps = np.arange(17)
+    E = np.array([[1.0, 0.0], [0.0, 0.0]])
+    Vs = steps[:, None, None] * E
+    assert _window_drift(steps, Vs, 0) == pytest.approx(8 / 8.5, rel=1e-12)
+    assert _window_drift(steps, np.ones_like(Vs), 0) == 0.0
+    assert _window_drift(steps, Vs, 1) == 0.0  # 15 records after step 1

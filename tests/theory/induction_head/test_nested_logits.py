@@ -122,3 +122,103 @@ def test_progress_analogues_match_the_model():
     q = (1 - p) / (N - 1)
     share = np.exp(x * p) / (np.exp(x * p) + (N - 1) * np.exp(x * q))
     assert pa["CLA"][-1] * share == pytest.approx(tr.p_right[-1], rel=1e-9)
+
+
+# --------------------------------------------------------------------------- transition times of whole grids
+def _per_cell(N, L, init, depth=3, t_max=1e5, **kw):
+    t = integrate_nested_logits(N, L, init, t_max=t_max, depth=depth, **kw).t_transition
+    return np.nan if t is None else t
+
+
+def test_transition_times_over_initial_conditions_match_the_per_cell_flow():
+    """An 8 × 8 grid of (α₀, ξ₀) at β₁ = 0 against one event search per cell. Measured: 2e-12 relative to
+    the per-cell flow at rtol 1e-12, 6e-9 to the per-cell flow at its default rtol 1e-8 (its own error)."""
+    from theory.induction_head import transition_times
+
+    g = np.linspace(0, 1, 8)
+    init = np.stack(np.broadcast_arrays(0.0, g[:, None], g[None, :]), axis=-1)
+    T = transition_times(8, 32, init, t_max=1e5)
+    assert T.shape == (8, 8)
+    ref = np.array(
+        [[_per_cell(8, 32, init[i, j], rtol=1e-12, atol=1e-14) for j in range(8)] for i in range(8)]
+    )
+    np.testing.assert_allclose(T, ref, rtol=1e-6)
+    assert np.max(np.abs(T - ref) / ref) < 1e-9
+    default = np.array([[_per_cell(8, 32, init[i, j]) for j in range(0, 8, 3)] for i in range(0, 8, 3)])
+    np.testing.assert_allclose(T[::3, ::3], default, rtol=1e-6)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_transition_times_over_N_and_L_match_the_per_cell_flow(depth):
+    """Broadcasting N (4, 1) against L (1, 3). Measured: 6e-12 relative at every depth (the cell L = N = 8
+    is NaN in both: the origin is critical); depth 1 meets its closed form to 4e-12."""
+    from theory.induction_head import transition_times
+
+    N = np.array([2, 3, 5, 8])[:, None]
+    L = np.array([8, 16, 40])[None, :]
+    T = transition_times(N, L, 0.0, depth=depth, t_max=1e6)
+    assert T.shape == (4, 3)
+    ref = np.array(
+        [[_per_cell(n, m, 0.0, depth, 1e6, rtol=1e-12, atol=1e-14) for m in L[0]] for n in N[:, 0]]
+    )
+    np.testing.assert_allclose(T, ref, rtol=1e-6)
+    if depth == 1:  # closed form (test_depth_one_has_the_closed_form_transition_time)
+        want = np.log(L - 1.0) + (L - 2.0) / (L - 1.0)
+        np.testing.assert_allclose(T, np.broadcast_to(want, T.shape), rtol=1e-9)
+
+
+def test_transition_times_edge_cells():
+    from theory.induction_head import transition_times
+
+    # origin with L = N is critical: never; N = L = 2 starts at P(right) = ½ = level: 0
+    T = transition_times([8, 2, 8], [8, 2, 32], 0.0)
+    assert np.isnan(T[0]) and T[1] == 0.0 and T[2] == pytest.approx(_per_cell(8, 32, 0.0), rel=1e-6)
+    assert np.isnan(transition_times(8, 32, 0.0, t_max=5.0))  # the transition is at t ≈ 24.8
+    # from this start the flow settles at P(right) = 1/N: the clock passes t_max and the cell is frozen
+    trap = transition_times(8, 8, [[-10.0, 10.0, -5.0], [0.0, 0.5, 0.5]])
+    assert np.isnan(trap[0]) and trap[1] == pytest.approx(_per_cell(8, 8, [0.0, 0.5, 0.5]), rel=1e-6)
+    one = transition_times(8, 32, [0.0, 0.2, 0.3])  # a single cell runs on floats, not arrays
+    assert isinstance(one, float)
+    assert one == pytest.approx(transition_times(8, [32, 16], [0.0, 0.2, 0.3])[0], rel=1e-9)
+
+
+def test_transition_times_fall_back_to_the_per_cell_flow(monkeypatch):
+    """If the joint integration fails, the cells are split in halves and, alone, go to the event search."""
+    from theory.induction_head import transition, transition_times
+
+    def fail(*args):
+        raise RuntimeError("forced")
+
+    g = np.linspace(0.1, 0.9, 5)
+    want = transition_times(8, 32, np.stack(np.broadcast_arrays(0.0, g, g[::-1]), axis=-1))
+    monkeypatch.setattr(transition, "_joint", fail)
+    got = transition_times(8, 32, np.stack(np.broadcast_arrays(0.0, g, g[::-1]), axis=-1))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"N": 1}, "N must be an integer >= 2"),
+        ({"N": True}, "N must be an integer >= 2"),
+        ({"N": [2, 2.5]}, "N must be an integer >= 2"),
+        ({"N": np.array([True, False])}, "N must be an integer >= 2"),
+        ({"L": [32, 4]}, "L must be an integer >= N"),
+        ({"L": "32"}, "L must be an integer"),
+        ({"level": 1.0}, "level must be a number in"),
+        ({"level": True}, "level must be a number in"),
+        ({"depth": 4}, "depth must be 1, 2 or 3"),
+        ({"depth": True}, "depth must be 1, 2 or 3"),
+        ({"init": [0.0, 0.0]}, "init must be"),
+        ({"init": True}, "init must be"),
+        ({"init": [0.0, np.nan, 0.0]}, "init must be"),
+        ({"t_max": -1.0}, "t_max must be"),
+        ({"N": [2, 3, 4], "L": [8, 8]}, "must broadcast"),
+    ],
+)
+def test_transition_times_bad_arguments(kw, match):
+    from theory.induction_head import transition_times
+
+    args = {"N": 8, "L": 32, "init": 0.0, **kw}
+    with pytest.raises(ValueError, match=match):
+        transition_times(**args)

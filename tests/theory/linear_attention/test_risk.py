@@ -107,3 +107,54 @@ def test_risk_bad_input(kw, match):
     V, M = args.pop("V"), args.pop("M")
     with pytest.raises(ValueError, match=match):
         exact_risk(V, M, **args)
+
+
+def test_predict_with_a_non_symmetric_V_is_xq_V_h_written_out():
+    """ŷ = Σ_ij x_q,i V_ij ĥ_j, ĥ = (1/M) Σ_m y_m x_m, by explicit loops, for a V with V ≠ Vᵀ (a transposed
+    V, or the wrong axis of X, gives a different number); float64 rounding only, so rtol 1e-12."""
+    rng = np.random.default_rng(11)
+    B, M, d = 5, 4, 3
+    X, y, xq = rng.standard_normal((B, M, d)), rng.standard_normal((B, M)), rng.standard_normal((B, d))
+    V = np.array([[0.5, 2.0, 0.0], [-1.0, 0.3, 0.7], [0.2, -0.4, 1.1]])
+    want = np.zeros(B)
+    for b in range(B):
+        h = [sum(y[b, m] * X[b, m, j] for m in range(M)) / M for j in range(d)]
+        want[b] = sum(xq[b, i] * V[i, j] * h[j] for i in range(d) for j in range(d))
+    np.testing.assert_allclose(predict(V, X, y, xq), want, rtol=1e-12)
+    assert not np.allclose(predict(V.T, X, y, xq), want, rtol=1e-3)  # the case tells V from Vᵀ
+    # one unit entry: V = e_1 e_3ᵀ reads x_q,1 · ĥ_3
+    E13 = np.zeros((d, d))
+    E13[0, 2] = 1.0
+    np.testing.assert_allclose(predict(E13, X, y, xq), xq[:, 0] * np.mean(y * X[:, :, 2], axis=1), rtol=1e-12)
+
+
+def test_risk_of_a_non_symmetric_V_matches_monte_carlo_and_its_limit():
+    """V ≠ Vᵀ, Q ≠ S, W ≠ I, noise: the exact finite-M risk against a Monte Carlo mean (4 standard errors,
+    a 6e-5 chance of a false failure for a Gaussian mean), and M = ∞ against tr((SVᵀ − I) Q (VS − I) W),
+    the limit ĥ → S w written out here (ŷ − wᵀx_q → x_qᵀ(VS − I)w); that one is exact to rounding."""
+    rng = np.random.default_rng(12)
+    d, M, s2 = 3, 4, 0.3
+    V = np.array([[0.6, 0.9, 0.0], [-0.5, 0.4, 0.0], [0.0, 0.3, 0.5]])
+    A = rng.standard_normal((d, d))
+    S = A @ A.T / d + 0.5 * np.eye(d)
+    Q, W = np.diag([0.5, 1.0, 2.0]), np.diag([1.0, 2.0, 0.5])
+    mean, se = mc_risk(V, S, Q, W, s2, M, 80_000, rng)
+    R = exact_risk(V, M, test_cov=S, query_cov=Q, task_cov=W, noise_var=s2)
+    assert abs(mean - R) < 4 * se
+    # the transposed V has another risk (≈ 20 s.e. away): the Monte Carlo check tells V from Vᵀ
+    R_t = exact_risk(V.T, M, test_cov=S, query_cov=Q, task_cov=W, noise_var=s2)
+    assert abs(R_t - R) > 12 * se
+    D = V @ S - np.eye(d)
+    limit = np.trace(D.T @ Q @ D @ W)
+    assert exact_risk(V, np.inf, test_cov=S, query_cov=Q, task_cov=W, noise_var=s2) == pytest.approx(
+        limit, rel=1e-12
+    )
+
+
+def test_risk_bound_written_out():
+    """(d + 1) tr Λ / M + (1 + 2d + d² κ) tr Λ / N² for Λ = diag(1, 2, 4) (tr 7, κ = 4), N = 5, M = 7:
+    4·7/7 + (1 + 6 + 36)·7/25 = 4 + 12.04 = 16.04."""
+    assert risk_bound(np.diag([1.0, 2.0, 4.0]), 5, 7) == pytest.approx(16.04, rel=1e-14)
+    # the two terms separately: M → large leaves the 1/N² term, N → large the 1/M term
+    assert risk_bound(np.diag([1.0, 2.0, 4.0]), 10**6, 7) == pytest.approx(4.0, rel=1e-9)
+    assert risk_bound(np.diag([1.0, 2.0, 4.0]), 5, 10**9) == pytest.approx(12.04, rel=1e-7)
