@@ -409,7 +409,8 @@ def test_zz_report_the_count(capsys):
     with capsys.disabled():
         print(
             f"\nbad-input test: {TRIED['functions']} bad values for {len(ENTRIES)} public entry points and "
-            f"{TRIED['config fields']} for {len(config_fields())} config fields, all rejected with named errors"
+            f"{TRIED['config fields']} for {len(config_fields())} config fields, all rejected with named "
+            "errors"
         )
     assert TRIED["functions"] > 500 and TRIED["config fields"] > 400
     assert math.isfinite(sum(TRIED.values()))

@@ -116,3 +116,18 @@ def as_psd(cov, name: str, d: int) -> np.ndarray:
     if np.min(np.linalg.eigvalsh(a)) < -1e-10 * scale:
         raise ValueError(f"{name} must be positive semidefinite")
     return a
+
+
+def inverse_lengths(M, name: str = "M") -> np.ndarray:
+    """1/M for prompt lengths ``M`` (an integer >= 1, ``inf`` for the limit, or a sequence of them), as an
+    array of M's shape; a ValueError names the argument otherwise."""
+    if isinstance(M, (str, bytes, dict, set)) or M is None:
+        raise ValueError(f"{name} must be an integer >= 1, inf, or a sequence of them, got {M!r}")
+    arr = np.atleast_1d(np.asarray(M, dtype=object))
+    inv = []
+    for m in arr.ravel():
+        if isinstance(m, (float, np.floating)) and np.isinf(m) and m > 0:
+            inv.append(0.0)
+        else:
+            inv.append(1.0 / as_count(m, name))
+    return np.array(inv).reshape(arr.shape)

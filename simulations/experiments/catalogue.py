@@ -6,7 +6,7 @@ import difflib
 
 from .induction_head import curves, data_dependence, nested_logits, side_by_side, transition
 from .kit import Experiment
-from .linear_attention import flow, random_cov, risk, symbolic
+from .linear_attention import flow, nonlinear, random_cov, risk, symbolic
 
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
@@ -17,6 +17,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         risk.RISK,
         risk.SHIFTS,
         random_cov.RANDOM_COV,
+        nonlinear.NONLINEAR,
         nested_logits.NESTED_LOGITS,
         curves.CURVES,
         curves.MINIMAL,

@@ -387,6 +387,9 @@ def run(args) -> None:
     counts = {layer: sum(m.layer == layer for m in muts) for layer in LAYERS}
     print(f"layout {layout}: population {len(muts)} mutants {counts}")
     per_layer = dict(zip(LAYERS, (int(x) for x in args.per_layer.split(",")), strict=True))
+    if args.exclude_from:  # a fresh sample: leave out the mutants an earlier run drew
+        drawn = {r["id"] for r in json.loads((RESULTS / f"{args.exclude_from}.json").read_text())["mutants"]}
+        muts = [m for m in muts if m.id not in drawn]
     chosen = sample(muts, per_layer, args.seed)
     if args.list:
         for m in chosen:
@@ -539,6 +542,7 @@ def main(argv=None) -> None:
         "(valid when tests were only added since)",
     )
     ap.add_argument("--report", metavar="LABEL", help="only rewrite the tables of a finished run")
+    ap.add_argument("--exclude-from", metavar="LABEL", help="sample only mutants that run did not draw")
     args = ap.parse_args(argv)
     if args.report:
         report(args.report)

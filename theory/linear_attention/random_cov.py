@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import as_count, as_positive
+from ..validation import as_count, as_matrix, as_positive, inverse_lengths
 
 
 @dataclass(frozen=True)
@@ -86,3 +86,35 @@ class RandomDiagonalCovariance:
         r"""(E Λ²)(E Λ³)⁻¹(E Λ) (docs/linear_attention.md §6): lim_{M,N→∞} of E[ŷ] = x_qᵀ (this) w; 1/3 for
         Exp(1)."""
         return np.diag(self.m2 / self.m3 * self.m1)
+
+    def expected_risk(self, V, M, scale: float = 1.0):
+        r"""E over Λ_new = scale·Λ_τ of the exact risk (docs/linear_attention.md §4) of ŷ = x_qᵀ V ĥ_M on a
+        fresh prompt whose covariates and query both have covariance Λ_new (w ~ N(0, I), no noise), for a
+        diagonal V = diag(v) (the minimisers of docs §6 are diagonal).
+
+        With S = Q = diag(s), A = diag(v² s), the risk is (1 + 1/M) Σ v_i² s_i³ + (1/M)(Σ_j v_j² s_j²)(Σ_i
+        s_i)
+        − 2 Σ v_i s_i² + Σ s_i; its mean over independent entries with raw moments m_k (times scale^k) is
+        (1 + 1/M) Σ v_i² m3_i + (1/M) Σ_j v_j² (m3_j + m2_j Σ_{i≠j} m1_i) − 2 Σ v_i m2_i + Σ m1_i.
+
+        Parameters
+        ----------
+        V : (d, d) array_like, diagonal
+        M : int, inf, or sequence of them
+        scale : float
+            Test covariances are ``scale`` times draws of this law (c·diag(Exp(1)) for the Exp law).
+
+        Returns
+        -------
+        float, or an array of the shape of ``M``
+        """
+        V = as_matrix(V, "V", (self.d, self.d))
+        if np.any(V != np.diag(np.diag(V))):
+            raise ValueError("V must be diagonal")
+        c = as_positive(scale, "scale")
+        v = np.diag(V)
+        m1, m2, m3 = self.m1 * c, self.m2 * c**2, self.m3 * c**3
+        inv_M = inverse_lengths(M)
+        cross = np.sum(v**2 * (m3 + m2 * (m1.sum() - m1)))
+        out = np.sum(v**2 * m3) * (1 + inv_M) + inv_M * cross - 2 * np.sum(v * m2) + m1.sum()
+        return float(out.ravel()[0]) if np.ndim(M) == 0 else out

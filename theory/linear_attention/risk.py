@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import as_count, as_covariance, as_matrix, as_nonnegative, as_psd
+from ..validation import as_count, as_covariance, as_matrix, as_nonnegative, as_psd, inverse_lengths
 from .moments import global_minimizer
 
 
@@ -43,20 +43,6 @@ def predict(V, X, y, x_query) -> np.ndarray:
         raise ValueError(f"x_query must have shape {X.shape[:-2] + (d,)}, got {xq.shape}")
     h = np.einsum("...m,...md->...d", y, X) / X.shape[-2]
     return np.einsum("...d,de,...e->...", xq, V, h)
-
-
-def _lengths(M) -> np.ndarray:
-    """Prompt lengths as an array of 1/M (0 for M = inf); each M an integer >= 1 or inf."""
-    if isinstance(M, (str, bytes, dict, set)) or M is None:
-        raise ValueError(f"M must be an integer >= 1, inf, or a sequence of them, got {M!r}")
-    arr = np.atleast_1d(np.asarray(M, dtype=object))
-    inv = []
-    for m in arr.ravel():
-        if isinstance(m, (float, np.floating)) and np.isinf(m) and m > 0:
-            inv.append(0.0)
-        else:
-            inv.append(1.0 / as_count(m, "M"))
-    return np.array(inv).reshape(arr.shape)
 
 
 def test_risk(V, M, *, test_cov, query_cov=None, task_cov=None, noise_var=0.0, target_noise=False):
@@ -95,7 +81,7 @@ def test_risk(V, M, *, test_cov, query_cov=None, task_cov=None, noise_var=0.0, t
         Vs = None
     if Vs is None or Vs.ndim < 2 or Vs.shape[-2:] != (d, d) or not np.all(np.isfinite(Vs)):
         raise ValueError(f"V must be a finite (d, d) matrix or a stack (..., d, d) with d = {d}")
-    inv_M = _lengths(M)
+    inv_M = inverse_lengths(M)
     Q = S if query_cov is None else as_psd(query_cov, "query_cov", d)
     W = np.eye(d) if task_cov is None else as_psd(task_cov, "task_cov", d)
     s2 = as_nonnegative(noise_var, "noise_var")

@@ -153,8 +153,9 @@ def plot_curves(run, fig_dir):
         OKABE_ITO[0],
         "training loss",
     )
-    axes[0].axhline(m["plateau_B_over_N"], color="gray", lw=0.8, ls="--", label="B/N (plateau)")
+    axes[0].axhline(m["plateau_B_over_N"], color="gray", lw=0.8, ls="--", label="theory: B/N plateau")
     axes[0].axhline(m["one_over_L"], color="gray", lw=0.8, ls=":", label="1/L (chance)")
+    axes[0].plot([], [], color="gray", label=f"simulation: {m['model']} (mean line, band: range over seeds)")
     style_axes(
         axes[0], "SGD step", "accuracy", f"{m['model']}: accuracies, mean and range over seeds {seeds}"
     )
@@ -181,22 +182,21 @@ def plot_curves(run, fig_dir):
 
     s0, r0 = seeds[0], m["seeds"][0]
     st = a[f"seed{s0}/step"]
-    before = (
-        int(np.argmin(np.abs(st - r0["plateau_step"])))
-        if r0.get("plateau_step") is not None
-        else len(st) // 2
-    )
+    on_plateau = r0.get("plateau_step") is not None
+    before = int(np.argmin(np.abs(st - r0["plateau_step"]))) if on_plateau else len(st) // 2
+    when = "plateau" if on_plateau else "middle of training"  # a seed without a transition has no plateau
     A1, A2, match = a[f"seed{s0}/attn1"], a[f"seed{s0}/attn2"], a[f"seed{s0}/context_match"]
     T = A1.shape[1]
     names = [("x" if i % 2 == 0 else "ℓ") + str(i // 2 + 1) for i in range(T - 1)] + ["q"]
     fig, axes = plt.subplots(2, 2, figsize=(9, 8), gridspec_kw={"height_ratios": [4, 2]})
     for j, (idx, title) in enumerate(
-        ((before, f"plateau (step {int(st[before])})"), (-1, f"end (step {int(st[-1])})"))
+        ((before, f"{when} (step {int(st[before])})"), (-1, f"end (step {int(st[-1])})"))
     ):
         axes[0, j].imshow(A1[idx], cmap="viridis", vmin=0, vmax=1)
-        axes[0, j].set_title(f"layer 1, IC-set mean, {title}, seed {s0}", fontsize=9)
+        axes[0, j].set_title(f"layer 1, IC-set mean, seed {s0}\n{title}", fontsize=9)
         axes[0, j].set_xticks(range(T), names, fontsize=7)
         axes[0, j].set_yticks(range(T), names, fontsize=7)
+        style_axes(axes[0, j], "key token (attended to)", "query token (attending)")
         axes[0, j].grid(False)
         axes[1, j].imshow(A2[idx], cmap="viridis", vmin=0, vmax=1, aspect="auto")
         rows, items = np.nonzero(match)
@@ -206,6 +206,7 @@ def plot_curves(run, fig_dir):
         )
         axes[1, j].set_xticks(range(T), names, fontsize=7)
         axes[1, j].set_yticks([])
+        style_axes(axes[1, j], "key token (attended to)", "IC sequence (row: query q)")
         axes[1, j].grid(False)
     figs += save(fig, fig_dir, "attention_maps")
     return figs

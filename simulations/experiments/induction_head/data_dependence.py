@@ -19,7 +19,7 @@ from theory.induction_head import integrate_finite_nested_logits
 
 from ...config import config, require
 from ...induction_head import MODELS, DataConfig, TrainConfig, crossing, theory_contexts, transition_level
-from ...plotting import plt, save
+from ...plotting import OKABE_ITO, band, plt, save
 from ..jobs import Job
 from ..kit import Check, Experiment, Outcome
 from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
@@ -226,11 +226,40 @@ def _line(ax, rows, x, m, a, **kw):
     ax.plot([r[x] for r in rows], [r[m][f"final_acc_{a}"] for r in rows], **kw)
 
 
+def _theory_times(ax, rows, x):
+    """The finite-data theory's flow time to the transition against ``x``, on a twin y axis of ``ax``."""
+    tw = ax.twinx()
+    tw.plot(
+        [r[x] for r in rows],
+        [np.nan if r["theory_time"] is None else r["theory_time"] for r in rows],
+        "k:",
+        marker="s",
+        label="theory: flow time to transition (finite data)",
+    )
+    tw.set_ylabel("finite-data theory: flow time to transition", fontsize=8)
+    tw.legend(fontsize=7, loc="lower left")
+    return tw
+
+
+def _colours(n: int) -> list:
+    """``n`` colours: the Okabe–Ito palette while it lasts, else evenly spaced viridis (never wrapping)."""
+    if n <= len(OKABE_ITO):
+        return list(OKABE_ITO[:n])
+    return [plt.cm.viridis(v) for v in np.linspace(0, 0.95, n)]
+
+
+def _time_text(t) -> str:
+    """The finite-data theory's flow time to the transition, or that it has none (B = 0: no in-context path;
+    or none within the integration horizon)."""
+    return "no transition" if t is None else f"t = {t:.3g}"
+
+
 def plot_data_dependence(run, fig_dir):
     met, arr = run.metrics, run.arrays
     by = {r["key"]: r for r in met["points"]}
     sw = {name: [by[k] for k in keys] for name, keys in met["sweeps"].items()}
     models = met["models"]
+    seeds = met["seeds"]
     figs = []
     Ks = sorted({r["K"] for r in sw["KxB"]})
     Bs = sorted({r["B"] for r in sw["KxB"]})
@@ -245,14 +274,20 @@ def plot_data_dependence(run, fig_dir):
                 ax.text(
                     ki, bi, f"{v:.2f}", ha="center", va="center", color="w" if v < 0.6 else "k", fontsize=9
                 )
+            if a == "ic":  # the theory is of the in-context transition: its time under each accuracy
+                for (bi, ki), v in np.ndenumerate(grid):
+                    t = kb[(Ks[ki], Bs[bi])]["theory_time"]
+                    color = "w" if v < 0.6 else "k"
+                    text = f"theory: {_time_text(t)}"
+                    ax.text(ki, bi - 0.25, text, ha="center", va="center", color=color, fontsize=6)
             ax.set_xticks(range(len(Ks)), [str(K) for K in Ks])
             ax.set_yticks(range(len(Bs)), [str(B) for B in Bs])
             ax.set_xlabel("K (classes)")
             ax.set_ylabel("B (burstiness)")
-            ax.set_title(
-                f"{m}: {'in-context (IC)' if a == 'ic' else 'in-weights (IW)'} accuracy at the end",
-                fontsize=9,
-            )
+            title = f"{m}: {'in-context (IC)' if a == 'ic' else 'in-weights (IW)'} accuracy at the end"
+            if a == "ic":
+                title += "\n(small: finite-data theory, flow time to the transition)"
+            ax.set_title(title, fontsize=9)
     figs += save(fig, fig_dir, "phase_K_B")
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
@@ -269,7 +304,7 @@ def plot_data_dependence(run, fig_dir):
                     marker=mk,
                     mfc="none" if a == "iw" else None,
                     color=f"C{j}",
-                    label=f"{m} {a.upper()}",
+                    label=f"simulation: {m} {a.upper()}",
                 )
     axes[0].set_xlabel("within-class noise ε")
     axes[1].set_xlabel("Zipf exponent α")
@@ -277,34 +312,24 @@ def plot_data_dependence(run, fig_dir):
         ax.set_ylabel("final accuracy")
         ax.set_ylim(0, 1.02)
         ax.legend(fontsize=7)
-    ax2 = axes[0].twinx()
-    ax2.plot(
-        [r["epsilon"] for r in sw["epsilon"]],
-        [np.nan if r["theory_time"] is None else r["theory_time"] for r in sw["epsilon"]],
-        "k:",
-        marker="s",
-        label="theory time",
-    )
-    ax2.set_ylabel("finite-data theory: flow time to transition", fontsize=8)
-    ax2.legend(fontsize=7, loc="lower left")
-    s0 = met["seeds"][0]
+    _theory_times(axes[0], sw["epsilon"], "epsilon")  # the twins come after the three panels: axes 3 and 4
+    _theory_times(axes[1], sw["alpha"], "alpha")
+    mix_ax = axes[2]
+    colours = _colours(len(sw["mixture"]) * len(models))
     for i, r in enumerate(sw["mixture"]):
+        mix = f"p_B={r['p_B']:g} p_C={r['p_C']:g}"
         for j, m in enumerate(models):
-            pre = f"{m}/{r['key']}/seed{s0}"
-            axes[2].plot(
-                arr[f"{pre}/step"],
-                arr[f"{pre}/acc_ic"],
-                "-",
-                color=f"C{2 * i + j}",
-                label=f"{m} p_B={r['p_B']:g} p_C={r['p_C']:g} IC",
-            )
-            axes[2].plot(
-                arr[f"{pre}/step"], arr[f"{pre}/acc_iw"], "--", color=f"C{2 * i + j}", label=f"{m} IW"
-            )
-    axes[2].set_xlabel("step")
-    axes[2].set_ylabel("accuracy")
-    axes[2].legend(fontsize=6)
-    axes[2].set_title("Coexistence: 0 < p_B < 1, 0 < p_C < 1 (solid IC, dashed IW)", fontsize=9)
+            pre = [f"{m}/{r['key']}/seed{s}" for s in seeds]
+            steps = [arr[f"{p}/step"] for p in pre]
+            c = colours[i * len(models) + j]
+            band(mix_ax, steps, [arr[f"{p}/acc_ic"] for p in pre], c, f"simulation: {m} {mix} IC")
+            band(mix_ax, steps, [arr[f"{p}/acc_iw"] for p in pre], c, f"simulation: {m} {mix} IW", ls="--")
+        theory = f"theory, {mix}: flow time to transition {_time_text(r['theory_time'])}"
+        mix_ax.plot([], [], " ", label=theory)  # in flow units: not on the step axis
+    mix_ax.set_xlabel("step")
+    mix_ax.set_ylabel("accuracy")
+    mix_ax.legend(fontsize=6)
+    mix_ax.set_title(f"Coexistence, 0 < p_B, p_C < 1: solid IC, dashed IW, seeds {seeds}", fontsize=9)
     figs += save(fig, fig_dir, "epsilon_alpha_mixture")
     return figs
 

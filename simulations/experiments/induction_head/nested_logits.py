@@ -190,6 +190,26 @@ def _t(tr):
     return np.nan if tr.t_transition is None else tr.t_transition
 
 
+def _mark_no_transition(ax, x, times):
+    """Mark the settings whose flow never reaches P(right) = ½ (NaN times, which a line leaves out) with
+    open triangles on the top edge, in their init's colour, and say so in the legend."""
+    for i, row in enumerate(np.asarray(times, float)):
+        missing = ~np.isfinite(row)
+        if missing.any():
+            ax.plot(
+                np.asarray(x, float)[missing],
+                np.full(missing.sum(), 1.0),
+                "^",
+                ms=7,
+                mfc="none",
+                color=f"C{i}",
+                transform=ax.get_xaxis_transform(),  # x in data, y in axes units: the top edge
+                clip_on=False,
+            )
+    if not np.isfinite(times).all():
+        ax.plot([], [], "^", mfc="none", color="gray", label="no transition (at the top edge)")
+
+
 def plot_nested_logits(run, fig_dir):
     a, m = run.arrays, run.metrics
     figs = []
@@ -237,13 +257,15 @@ def plot_nested_logits(run, fig_dir):
     axes[0].legend(fontsize=7)
     axes[0].grid(False)
     for i, init in enumerate(a["inits"]):
-        axes[1].plot(a["Ns"], a["t_vs_N"][i], "o-", label=f"init {init:g}")
-        axes[2].plot(a["Ls"], a["t_vs_L"][i], "o-", label=f"init {init:g}")
-    style_axes(axes[1], f"N (L = {m['L']})", "transition time (P(right) = ½), flow units")
-    style_axes(axes[2], f"L (N = {m['N']})", None)
+        axes[1].plot(a["Ns"], a["t_vs_N"][i], "o-", color=f"C{i}", label=f"init {init:g}")
+        axes[2].plot(a["Ls"], a["t_vs_L"][i], "o-", color=f"C{i}", label=f"init {init:g}")
+    ylabel = "theory: transition time (P(right) = ½), flow units"
+    style_axes(axes[1], f"N (L = {m['L']})", ylabel)
+    style_axes(axes[2], f"L (N = {m['N']})", ylabel)
     axes[2].set_xscale("log")
-    for ax in axes[1:]:
+    for ax, x, times in ((axes[1], a["Ns"], a["t_vs_N"]), (axes[2], a["Ls"], a["t_vs_L"])):
         ax.set_yscale("log")
+        _mark_no_transition(ax, x, times)
         ax.legend(fontsize=7)
     figs += save(fig, fig_dir, "nested_logits_landscape")
     return figs

@@ -124,6 +124,16 @@ def finish_side_by_side(cfg: SideBySideConfig, results, ctx) -> Outcome:
     )
 
 
+def _rescalable(t) -> bool:
+    """A transition time the panels can divide by: one was found (``is not None``: step 0 is a time) and it
+    is positive."""
+    return t is not None and t > 0
+
+
+def _why_not_drawn(t) -> str:
+    return "(no transition)" if t is None else "(transition at step 0: no time to rescale by)"
+
+
 def plot_side_by_side(run, fig_dir):
     m, a = run.metrics, run.arrays
     rows, lr = m["rows"], m["lr"]
@@ -148,17 +158,17 @@ def plot_side_by_side(run, fig_dir):
     ax.legend(fontsize=7)
     ax = axes[1]
     ax.plot(a["theory/t"] / t_th, a["theory/p_right"], "k-", label="theory")
-    if rows["theory"]["finite_transition"]:
-        ax.plot(
-            a["finite/t"] / rows["theory"]["finite_transition"],
-            a["finite/p_right"],
-            "k--",
-            label="theory, finite data",
-        )
+    t_fin = rows["theory"]["finite_transition"]
+    if _rescalable(t_fin):
+        ax.plot(a["finite/t"] / t_fin, a["finite/p_right"], "k--", label="theory, finite data")
+    else:
+        ax.plot([], [], "k--", label=f"theory, finite data {_why_not_drawn(t_fin)}")
     for i, mod in enumerate(MODELS):
         t = rows[mod]["transition"]
-        if t:
+        if _rescalable(t):
             ax.plot(a[f"{mod}/step"] / t, a[f"{mod}/acc_ic"], color=f"C{i}", label=f"simulation: {mod}")
+        else:
+            ax.plot([], [], color=f"C{i}", label=f"simulation: {mod} {_why_not_drawn(t)}")
     ax.axhline(m["B"] / m["N"], color="gray", ls="--", lw=0.8)
     ax.set_xlim(0, 2)
     style_axes(
@@ -173,8 +183,13 @@ def plot_side_by_side(run, fig_dir):
         ax.plot(a["theory/t"] / t_th, a[f"theory/{k}"], "k", ls=ls, label=f"theory {k}")
         for i, mod in enumerate(MODELS):
             t = rows[mod]["transition"]
-            if t:
-                ax.plot(a[f"{mod}/step"] / t, a[f"{mod}/{k}"], color=f"C{i}", ls=ls, label=f"{mod} {k}")
+            if _rescalable(t):
+                sim = f"simulation: {mod} {k}"
+                ax.plot(a[f"{mod}/step"] / t, a[f"{mod}/{k}"], color=f"C{i}", ls=ls, label=sim)
+    for i, mod in enumerate(MODELS):
+        t = rows[mod]["transition"]
+        if not _rescalable(t):
+            ax.plot([], [], color=f"C{i}", label=f"simulation: {mod} {_why_not_drawn(t)}")
     ax.set_xlim(0, 2)
     style_axes(ax, "time / own transition time", "progress measure", "CLA ↔ ξ, TILA2 ↔ α, ILA1 ↔ β₁")
     ax.legend(fontsize=6, ncol=3)

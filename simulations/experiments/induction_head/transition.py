@@ -213,42 +213,71 @@ def _checks(cfg: TransitionConfig, rows: list) -> list[Check]:
     return checks
 
 
+def _reference(timed: list, model: str):
+    """The arm a model's transition steps are divided by: of the arms with a median (every seed learned),
+    the one with the smallest N and then the largest L, the fastest in theory; None if no arm has one."""
+    arms = [r for r in timed if r[model]["median_step"] is not None]
+    return min(arms, key=lambda r: (r["N"], -r["L"])) if arms else None
+
+
+def _num(x) -> float:
+    """A saved time as a float: NaN for None (no transition)."""
+    return np.nan if x is None else float(x)
+
+
 def plot_transition(run, fig_dir):
     m, a = run.metrics, run.arrays
     rows, models = m["arms"], m["models"]
+    seeds = m["seeds"]
     timed = [r for r in rows if r["L"] > r["N"]]
     ref = min(timed, key=lambda r: (r["N"], -r["L"]))  # smallest N, largest L: the fastest arm in theory
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     ax = axes[0]
     Ncurve = a["theory_curve/N"]
     mults = sorted({r["L"] // r["N"] for r in timed})
+    styles = [s for s in (("o", "network", -0.06), ("^", "minimal", 0.06)) if s[1] in models]
+    never = {}  # (marker, colour) -> x of every seed, in every arm, that never reached the transition
     for i, mult in enumerate(mults):
         key = f"theory_curve/L{mult}N"
-        ax.plot(Ncurve, a[key] / ref["theory_ideal"], color=f"C{i}", label=f"theory, L = {mult}N")
+        ax.plot(Ncurve, a[key] / _num(ref["theory_ideal"]), color=f"C{i}", label=f"theory, L = {mult}N")
         sel = [r for r in timed if r["L"] == mult * r["N"]]
         xs = np.array([r["N"] for r in sel], float)
         ax.plot(
             xs,
-            [r["theory_finite"] / ref["theory_finite"] for r in sel],
+            [_num(r["theory_finite"]) / _num(ref["theory_finite"]) for r in sel],
             "s",
             mfc="none",
             color=f"C{i}",
-            label="finite-data theory" if i == 0 else None,
+            label="theory: finite data" if i == 0 else None,
         )
-        for mk, model, dx in (("o", "network", -0.06), ("^", "minimal", 0.06)):
-            if model not in models:
-                continue
-            for s_i in range(len(m["seeds"])):
-                ys = [r[model]["transition_steps"][s_i] for r in sel]
-                ys = [np.nan if y is None else y / ref[model]["median_step"] for y in ys]
-                ax.plot(
-                    xs + dx,
-                    ys,
-                    mk,
-                    color=f"C{i}",
-                    alpha=0.7,
-                    label=f"{model} (seeds)" if i == 0 and s_i == 0 else None,
-                )
+        for mk, model, dx in styles:
+            own = _reference(timed, model)
+            med = None if own is None else own[model]["median_step"]
+            for s_i in range(len(seeds)):
+                steps = [r[model]["transition_steps"][s_i] for r in sel]
+                learned = [t is not None and med is not None for t in steps]
+                if any(learned):  # one marker set a seed, filled: the seeds that learned
+                    ys = [t / med for t, ok in zip(steps, learned, strict=True) if ok]
+                    ax.plot(xs[learned] + dx, ys, mk, color=f"C{i}", alpha=0.7)
+                lost = [x + dx for x, t in zip(xs, steps, strict=True) if t is None]
+                never.setdefault((mk, f"C{i}"), []).extend(lost)
+    lo, top = ax.get_ylim()
+    for (mk, c), xs in never.items():  # open markers on the top edge: the seeds that never learned
+        if xs:
+            ax.plot(xs, np.full(len(xs), top), mk, mfc="none", color=c, clip_on=False)
+    ax.set_ylim(lo, top)
+    for mk, model, _dx in styles:
+        steps = [t for r in timed for t in r[model]["transition_steps"]]
+        k = sum(t is not None for t in steps)
+        own = _reference(timed, model)
+        label = f"simulation: {model} (seeds), {k} of {len(steps)} learned"
+        if own is None and k:
+            label += "; no arm where every seed learned: no reference, not drawn"
+        elif own is not None and own is not ref:
+            label += f"; / median of (N={own['N']}, L={own['L']})"
+        ax.plot([], [], mk, color="gray", label=label)
+    if any(never.values()):
+        ax.plot([], [], "o", mfc="none", color="gray", label="simulation: never learned (top edge)")
     ax.set_xlabel("N")
     ax.set_ylabel(f"transition time / that of (N={ref['N']}, L={ref['L']})")
     ax.set_title("Transition time against N and L (relative)", fontsize=9)
@@ -257,19 +286,26 @@ def plot_transition(run, fig_dir):
     eq = [r for r in rows if r["L"] == r["N"]]
     for k, model in enumerate(models):
         fr = [r[model]["fraction_learning_icl"] for r in eq]
-        ax.bar(np.arange(len(eq)) + 0.4 * k, fr, 0.4, label=model, color=f"C{k}")
+        ax.bar(np.arange(len(eq)) + 0.4 * k, fr, 0.4, label=f"simulation: {model}", color=f"C{k}")
         for i, f in enumerate(fr):
             ax.text(i + 0.4 * k, f + 0.02, f"{f:.2g}", ha="center", fontsize=8)
-    ax.set_xticks(np.arange(len(eq)) + 0.2, [f"N = L = {r['N']}" for r in eq])
+    ax.set_xticks(np.arange(len(eq)) + 0.2 * (len(models) - 1), [f"N = L = {r['N']}" for r in eq])
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel(f"fraction of {len(m['seeds'])} seeds learning ICL")
+    ax.set_xlabel("arm with as many labels as context items (L = N)")
+    ax.set_ylabel(f"fraction of {len(seeds)} seeds learning ICL")
     ax.set_title("L = N: theory stalls at the symmetric start (0)", fontsize=9)
     ax.legend(fontsize=7)
     ax = axes[2]
     for k, model in enumerate(models):
-        pts = [(r["theory_finite"], t) for r in timed for t in r[model]["transition_steps"] if t is not None]
+        steps = [(r["theory_finite"], t) for r in timed for t in r[model]["transition_steps"]]
+        pts = [(_num(x), t) for x, t in steps if t is not None]
         if pts:
-            ax.plot(*np.array(pts).T, "o" if model == "network" else "^", color=f"C{k}", label=model)
+            ax.plot(
+                *np.array(pts, float).T,
+                "o" if model == "network" else "^",
+                color=f"C{k}",
+                label=f"simulation: {model}",
+            )
     ax.set_xlabel("finite-data theory: flow time to P(right) = ½")
     ax.set_ylabel("measured transition step")
     ax.set_title("Measured against predicted, every seed", fontsize=9)

@@ -315,6 +315,14 @@ def condition_study(cov, N: int, factors) -> tuple[list[Check], list[dict], dict
     return checks, rows, arrays
 
 
+def _diagonal_entries(d: int) -> list[int]:
+    """Indices of the diagonal entries of u·U drawn: all of them up to the 7 non-black Okabe–Ito colours,
+    else 7 spread evenly from the first to the last (the ODE is drawn in black)."""
+    if d <= 7:
+        return list(range(d))
+    return sorted({int(round(x)) for x in np.linspace(0, d - 1, 7)})
+
+
 def plot_flow(run, fig_dir):
     rows, a = run.metrics["cases"], run.arrays
     fig, axes = plt.subplots(2, len(rows), figsize=(3.2 * len(rows), 5.8), squeeze=False)
@@ -326,20 +334,25 @@ def plot_flow(run, fig_dir):
         ax.plot(a[f"{k}/net_t"], a[f"{k}/net_gap"], ".", color="C1", ms=3, label="simulation: network's u·U")
         ax.set_yscale("log")
         ax.set_xlim(0, t_show)
-        style_axes(
-            ax, "time = lr × steps", "population loss − L*" if j == 0 else None, f"d = {c['d']}, {c['kind']}"
-        )
+        style_axes(ax, "time = lr × steps", "population loss − L*", f"d = {c['d']}, {c['kind']}")
         ax = axes[1, j]
         target = a[f"{k}/target"]
-        for i in range(min(target.shape[0], 4)):
+        d = target.shape[0]
+        shown = _diagonal_entries(d)
+        for col, i in enumerate(shown):
             ax.plot(a[f"{k}/ode_tU"], a[f"{k}/ode_V"][:, i, i], color="k", lw=1)
-            ax.plot(a[f"{k}/net_t"], a[f"{k}/net_V"][:, i, i], ".", color=f"C{i}", ms=2)
-            ax.axhline(target[i, i], color=f"C{i}", ls=":", lw=0.8)
+            ax.plot(a[f"{k}/net_t"], a[f"{k}/net_V"][:, i, i], ".", color=f"C{col}", ms=2)
+            ax.axhline(target[i, i], color=f"C{col}", ls=":", lw=0.8)
         ax.set_xlim(0, t_show)
-        style_axes(ax, "time = lr × steps", "(u·U)_ii" if j == 0 else None)
+        note = None
+        if len(shown) < d:
+            note = f"entries i = {', '.join(str(i + 1) for i in shown)} of d = {d}"
+        style_axes(ax, "time = lr × steps", "(u·U)_ii", note)
     theory_sim_legend(axes[0, 0])
-    axes[1, 0].plot([], [], "k:", label="Γ⁻¹")
-    axes[1, 0].legend(fontsize=7)
+    axes[1, 0].plot([], [], "k-", lw=1, label="theory: ODE")
+    axes[1, 0].plot([], [], ".", color="gray", label="simulation: network")
+    axes[1, 0].plot([], [], ":", color="gray", lw=0.8, label="Γ⁻¹ (the minimiser)")
+    theory_sim_legend(axes[1, 0])
     figs = save(fig, fig_dir, "flow_vs_network")
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for i, r in enumerate(run.metrics["condition"]):

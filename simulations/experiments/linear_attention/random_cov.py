@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from matplotlib.patches import Patch
 
 from theory.linear_attention import RandomDiagonalCovariance, integrate_flow, paper_sigma, test_risk
 from theory.linear_attention.symbolic import mode_minimizer
@@ -236,6 +237,10 @@ def run_random_cov(cfg: RandomCovConfig, ctx) -> Outcome:
     )
 
 
+_HATCHES = ("", "///", "...", "xxx", "\\\\\\", "ooo")
+"""Hatches that tell the bar groups of the training lengths N apart (the colours name the predictors)."""
+
+
 def plot_random_cov(run, fig_dir):
     a, m = run.arrays, run.metrics
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.9))
@@ -252,22 +257,42 @@ def plot_random_cov(run, fig_dir):
     ax.legend(fontsize=7)
     ax = axes[1]
     names = ("trained LSA", "theory x_qᵀVĥ", "OLS", "zero")
-    for i, r in enumerate(m["trained"].values()):
+    n_groups = len(m["trained"])
+    width = 0.8 / n_groups
+    slopes = []
+    for i, (N, r) in enumerate(m["trained"].items()):
         p = r["real_prompts"]
         vals = [p["risk"], p["risk_theory"], p["ols_risk"], p["zero_risk"]]
         errs = [4 * p["risk_se"], 4 * p["risk_theory_se"], 4 * p["ols_risk_se"], 0.0]
-        x = np.arange(4) + 0.35 * i
-        ax.bar(x, vals, 0.33, yerr=errs, color=["C1", "k", "C2", "gray"], capsize=3)
+        x = np.arange(4) + width * (i - (n_groups - 1) / 2)  # groups side by side, centred on the tick
+        ax.bar(
+            x,
+            vals,
+            0.95 * width,
+            yerr=errs,
+            color=["C1", "k", "C2", "gray"],
+            capsize=3,
+            hatch=_HATCHES[i % len(_HATCHES)],
+            edgecolor="w",
+            lw=0.0,
+        )
         for xi, v in zip(x, vals, strict=True):
             ax.text(xi, v, f"{v:.3g}", ha="center", va="bottom", fontsize=7)
-        ax.set_title(
-            f"fresh Λ_new per prompt (x_q too), M = {run.config['M_test']}: slope of ŷ on y_q "
-            f"{p['slope']:.2f} (theory {p['slope_theory']:.2f}, ideal 1)",
-            fontsize=8,
-        )
+        slopes.append(f"N = {N}: {p['slope']:.2f} ({p['slope_theory']:.2f})")
+    ax.set_title(
+        f"fresh Λ_new per prompt (x_q too), M = {run.config['M_test']}\n"
+        f"slope of ŷ on y_q, network (theory), ideal 1: {'; '.join(slopes)}",
+        fontsize=8,
+    )
     ax.set_xticks(np.arange(4), names)
     ax.set_yscale("log")
-    style_axes(ax, None, "risk E(ŷ − y_q)² (bars: 4 s.e.)")
+    style_axes(ax, "predictor (one bar per training N)", "risk E(ŷ − y_q)² (bars: 4 s.e.)")
+    groups = [
+        Patch(facecolor="0.5", edgecolor="w", lw=0.0, hatch=_HATCHES[i % len(_HATCHES)], label=f"N = {N}")
+        for i, N in enumerate(m["trained"])
+    ]
+    outside = {"loc": "upper left", "bbox_to_anchor": (1, 1)}  # clear of the bars
+    ax.legend(handles=groups, fontsize=7, title="trained at", title_fontsize=7, **outside)
     return save(fig, fig_dir, "random_cov")
 
 

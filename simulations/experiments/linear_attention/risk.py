@@ -135,11 +135,14 @@ def plot_risk(run, fig_dir):
         ax.plot(Ms, a[f"N{N}/formula"], "-", color=c, label=f"N = {N}: theory, exact finite-M risk")
         ax.axhline(m["networks"][str(N)]["limit"], color=c, ls="--", lw=0.9)
         ax.errorbar(Ms, a[f"N{N}/mc"], 4 * a[f"N{N}/mc_se"], fmt="o", color=c, ms=4, mfc="none")
-        ax.plot(Ms, a[f"N{N}/net"], "x", color=c, ms=6)
+        # the network's check: |net − net_formula| ≤ 4 net_se, net_formula the risk at its own u·U
+        ax.plot(Ms, a[f"N{N}/net_formula"], ":", color=c, lw=0.8)
+        ax.errorbar(Ms, a[f"N{N}/net"], 4 * a[f"N{N}/net_se"], fmt="x", color=c, ms=6, elinewidth=0.8)
     ax.plot(Ms, a[f"N{m['Ns'][0]}/ols"], "k-.", label="OLS (Monte Carlo)")
     ax.plot([], [], "k--", lw=0.9, label="theory: M → ∞ limit")
+    ax.plot([], [], "k:", lw=0.8, label="theory: exact risk at the network's own u·U")
     ax.plot([], [], "ko", mfc="none", label="simulation: Γ⁻¹ predictor (bars: 4 s.e.)")
-    ax.plot([], [], "kx", label="simulation: trained LSA network")
+    ax.plot([], [], "kx", label="simulation: trained LSA network (bars: 4 s.e.)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     style_axes(ax, "test prompt length M", "risk E(ŷ − wᵀx_q)²", f"Risk against prompt length, d = {m['d']}")
@@ -303,11 +306,15 @@ def plot_shifts(run, fig_dir):
         style_axes(
             ax,
             "test prompt length M",
-            None,
+            "risk E(ŷ − y_q)²",
             f"{fam} shift" if fam != "length" else f"prompt-length shift (train N = {run.metrics['N']})",
         )
+    # legend proxies (first panel): which marks are theory and which simulation
+    axes[0].plot([], [], "k-", label="theory: exact risk at Γ⁻¹ (lines)")
+    axes[0].plot([], [], "ko", mfc="none", ms=4, label="simulation: Γ⁻¹ predictor, Monte Carlo ± 4 s.e.")
+    axes[0].plot([], [], "kx", label="simulation: trained network")
+    for ax in axes:
         ax.legend(fontsize=6)
-    axes[0].set_ylabel("risk: line theory, o Monte Carlo ± 4 s.e. (the check's tolerance), x network")
     return save(fig, fig_dir, "shifts")
 
 

@@ -75,6 +75,23 @@ TINY = {
         "batch=16",
         "average_steps=10",
     ),
+    "linear-attention-nonlinear-covariate-shift": (
+        "model.d=2",
+        "model.width=8",
+        "model.layers=1",
+        "model.heads=2",
+        "train.N=4",
+        "model.max_examples=9",
+        "train.steps=20",
+        "train.warmup=2",
+        "train.eval_every=10",
+        "train.eval_size=16",
+        "seeds=0,1",
+        "scales=4",
+        "n_test=40",
+        "n_boot=10",
+        "lsa_average_steps=10",
+    ),
     "induction-head-nested-logits": ("N=2", "Ns=2,3", "Ls=4,8", "L=4", "inits=0,0.1"),
     "induction-head-curves": (*TINY_DATA, "seeds=0,1"),
     "induction-head-minimal": (*TINY_DATA, "seeds=0,1"),
@@ -304,37 +321,8 @@ def test_each_figure_is_saved_once_as_png_and_svg(drawn, name):
             assert b"<svg" in head
 
 
-# experiment -> (the axes without a label: {(figure, axes index): missing}, the defect)
-LABEL_DEFECTS = {
-    "linear-attention-flow": (
-        {("flow_vs_network", 1): "y", ("flow_vs_network", 3): "y"},
-        "plot_flow: only the first column of flow_vs_network has y labels, yet the panels do not share y",
-    ),
-    "linear-attention-shifts": (
-        {("shifts", 1): "y", ("shifts", 2): "y", ("shifts", 3): "y"},
-        "plot_shifts: only the first of four panels has a y label, yet the panels do not share y",
-    ),
-    "linear-attention-random-cov": (
-        {("random_cov", 1): "x"},
-        "plot_random_cov: the bar panel has no x label (its ticks name the predictors)",
-    ),
-    "induction-head-nested-logits": (
-        {("nested_logits_landscape", 2): "y"},
-        "plot_nested_logits: the transition-time-against-L panel has no y label (own log y scale)",
-    ),
-    "induction-head-curves": (
-        {("attention_maps", i): "x/y" for i in range(4)},
-        "plot_curves: attention maps say neither which axis is the key and which the query position",
-    ),
-    "induction-head-minimal": (
-        {("attention_maps", i): "x/y" for i in range(4)},
-        "plot_curves: attention maps say neither which axis is the key and which the query position",
-    ),
-    "induction-head-transition": (
-        {("transition_times", 1): "x"},
-        "plot_transition: the L = N bar panel has no x label",
-    ),
-}
+# experiment -> (the axes without a label: {(figure, axes index): missing}, the defect); none known today
+LABEL_DEFECTS: dict[str, tuple[dict, str]] = {}
 
 
 def _unlabelled(d: Drawn) -> dict:
@@ -358,46 +346,16 @@ def test_no_axes_lack_labels_beyond_the_known_defects(drawn, name):
 # (experiment, figure, indices of the axes whose legends together cover a panel that draws both, defect)
 LEGENDS = [
     ("linear-attention-flow", "flow_vs_network", (0,), None),
-    (
-        "linear-attention-flow",
-        "flow_vs_network",
-        (2,),
-        "plot_flow: the (u·U)_ii row's legend names only Γ⁻¹, not the ODE (black) and the network (dots)",
-    ),
+    ("linear-attention-flow", "flow_vs_network", (2,), None),  # the (u·U)_ii row: ODE, network and Γ⁻¹
     ("linear-attention-random-init", "random_init", (0,), None),
     ("linear-attention-risk", "risk_vs_length", (0,), None),
-    (
-        "linear-attention-shifts",
-        "shifts",
-        (0,),
-        "plot_shifts: legends name the shift cases only; theory/simulation is said in the y label",
-    ),
+    ("linear-attention-shifts", "shifts", (0,), None),
     ("linear-attention-random-cov", "random_cov", (0,), None),
-    (
-        "induction-head-curves",
-        "training_curves",
-        (0,),
-        "plot_curves: the B/N plateau (the theory the plateau check uses) is not named theory",
-    ),
-    (
-        "induction-head-minimal",
-        "training_curves",
-        (0,),
-        "plot_curves: the B/N plateau (the theory the plateau check uses) is not named theory",
-    ),
+    ("induction-head-curves", "training_curves", (0,), None),
+    ("induction-head-minimal", "training_curves", (0,), None),
     ("induction-head-side-by-side", "side_by_side", (0,), None),
-    (
-        "induction-head-transition",
-        "transition_times",
-        (0,),
-        "plot_transition: the models' markers are labelled 'network (seeds)', not simulation",
-    ),
-    (
-        "induction-head-data-dependence",
-        "epsilon_alpha_mixture",
-        (0, 3),
-        "plot_data_dependence: the ε panel's accuracies are not labelled simulation",
-    ),
+    ("induction-head-transition", "transition_times", (0,), None),
+    ("induction-head-data-dependence", "epsilon_alpha_mixture", (0, 3), None),
 ]
 
 
@@ -454,18 +412,37 @@ def test_flow_draws_ode_and_network_per_case(drawn):
 
 
 @pytest.mark.slow
-@_xfail(
-    "plot_flow: the (u·U)_ii row draws min(d, 4) diagonal entries; for d > 4 the others are dropped and "
-    "neither the label nor the title says so"
-)
 def test_flow_draws_every_diagonal_entry_at_d5(tmp_path):
     overrides = ("dims=5", "batch=16", "average_steps=20", "train_gap=0.1", "condition_factors=0.5,4")
     d = plot_saved("linear-attention-flow", save_tiny_run("linear-attention-flow", tmp_path, overrides))
     a, axes = d.run.arrays, d.axes("flow_vs_network")
     n = len(d.run.metrics["cases"])
     for j, c in enumerate(d.run.metrics["cases"]):
-        k = c["key"]
-        assert len(hline_values(axes[n + j])) == a[f"{k}/target"].shape[0] == 5
+        k, bottom = c["key"], axes[n + j]
+        target = a[f"{k}/target"]
+        assert len(hline_values(bottom)) == target.shape[0] == 5
+        assert hline_values(bottom) == list(np.diag(target))
+        ode = [ln for ln in data_lines(bottom) if ln.get_marker() == "None"]
+        net = [ln for ln in data_lines(bottom) if ln.get_marker() == "."]
+        gamma = [ln for ln in bottom.lines if is_hline(bottom, ln)]
+        assert len(ode) == len(net) == len(data_lines(bottom)) // 2 == 5
+        for i in range(5):  # the ODE and the network for every entry, each in the colour of its Γ⁻¹ line
+            assert equal(xy(ode[i])[0], a[f"{k}/ode_tU"]) and equal(xy(ode[i])[1], a[f"{k}/ode_V"][:, i, i])
+            assert equal(xy(net[i])[0], a[f"{k}/net_t"]) and equal(xy(net[i])[1], a[f"{k}/net_V"][:, i, i])
+            assert net[i].get_color() == gamma[i].get_color()
+        assert len({ln.get_color() for ln in gamma}) == 5  # no colour used twice
+        assert bottom.get_title() == ""  # nothing left out, nothing to say
+
+
+def test_flow_diagonal_entries_beyond_the_palette_are_named():
+    """Above the 7 non-black colours, 7 entries spread from the first to the last are drawn, and the panel
+    title names them."""
+    from simulations.experiments.linear_attention.flow import _diagonal_entries
+
+    assert _diagonal_entries(5) == [0, 1, 2, 3, 4]
+    assert _diagonal_entries(7) == list(range(7))
+    shown = _diagonal_entries(10)
+    assert len(shown) == 7 and shown[0] == 0 and shown[-1] == 9 and shown == sorted(set(shown))
 
 
 def test_flow_convergence_condition_draws_every_factor(drawn):
@@ -513,24 +490,30 @@ def test_risk_draws_formula_monte_carlo_and_network_per_N(drawn):
         assert equal(half, tol)
         assert one_line(ax, Ms, a[f"N{N}/net"]).get_marker() == "x"
     assert one_line(ax, Ms, a[f"N{m['Ns'][0]}/ols"]).get_label() == "OLS (Monte Carlo)"
-    assert len(data_lines(ax)) == 3 * len(m["Ns"]) + 1
-    assert len(errorbars(ax)) == len(m["Ns"])
+    # per N: the formula, the Monte Carlo marks, the network's marks and the formula at its own u·U
+    assert len(data_lines(ax)) == 4 * len(m["Ns"]) + 1
+    assert len(errorbars(ax)) == 2 * len(m["Ns"])  # Monte Carlo and network, each ± 4 s.e.
     assert hline_values(ax) == [m["networks"][str(N)]["limit"] for N in m["Ns"]]
     assert any("4 s.e." in t for t in legend_texts(ax))
 
 
-@_xfail(
-    "plot_risk: the network's check is |net − net_formula| ≤ 4 net_se, but the figure draws neither "
-    "net_formula nor net_se (the x marks sit beside the Γ⁻¹ formula, which the check does not use)"
-)
 def test_risk_draws_what_the_network_check_compares(drawn):
+    """The network's check is |net − net_formula| ≤ 4 net_se: both sides and the tolerance are drawn."""
     d = drawn("linear-attention-risk")
     a, Ms = d.run.arrays, d.run.arrays["Ms"]
     (ax,) = d.axes("risk_vs_length")
+    checks = {c["name"]: c for c in d.run.checks}
     for N in d.run.metrics["Ns"]:
-        _, _, half = errorbar_halfwidths(errorbar_for(ax, Ms, a[f"N{N}/net"]))
+        bars = errorbar_for(ax, Ms, a[f"N{N}/net"])
+        x, centre, half = errorbar_halfwidths(bars)
+        assert equal(x, Ms) and equal(centre, a[f"N{N}/net"])
         assert equal(half, 4 * a[f"N{N}/net_se"])
-        assert lines_with(ax, Ms, a[f"N{N}/net_formula"])
+        tol = [checks[f"trained network vs formula at its own u·U (N={N}, M={M})"]["tolerance"] for M in Ms]
+        assert equal(half, tol)
+        (formula,) = lines_with(ax, Ms, a[f"N{N}/net_formula"])
+        assert formula.get_color() == bars.lines[0].get_color()  # in the colour of its N
+        assert formula.get_linewidth() < one_line(ax, Ms, a[f"N{N}/formula"]).get_linewidth()  # thin
+    assert any("theory" in t and "network's own u·U" in t for t in legend_texts(ax))
 
 
 def test_shifts_draws_every_case_in_its_family_panel(drawn):
@@ -554,10 +537,16 @@ def test_shifts_draws_every_case_in_its_family_panel(drawn):
         assert len(errorbars(ax)) == len(want)
         solid = [ln for ln in data_lines(ax) if ln.get_linestyle() == "-" and ln.get_marker() == "None"]
         assert len(solid) == len([ln for ln in data_lines(ax) if ln.get_marker() == "x"]) == len(want)
-        assert legend_texts(ax) == [cases[i]["label"] for i in want]
+        proxies = legend_texts(ax)[len(want) :]
+        assert legend_texts(ax)[: len(want)] == [cases[i]["label"] for i in want]
+        assert ax.get_ylabel()  # every panel: the panels do not share y
+        if ax is axes[0]:  # the first panel's legend says which marks are theory and which simulation
+            assert [t.split(":")[0] for t in proxies] == ["theory", "simulation", "simulation"]
+        else:
+            assert proxies == []
         drawn_cases |= set(want)
     assert drawn_cases == set(range(len(cases)))  # no case dropped
-    assert "4 s.e." in axes[0].get_ylabel()
+    assert any("4 s.e." in t for t in legend_texts(axes[0]))
 
 
 def test_random_cov_draws_minimiser_and_every_trained_N(drawn):
@@ -587,10 +576,6 @@ def test_random_cov_draws_minimiser_and_every_trained_N(drawn):
     assert [t.get_text() for t in right.texts] == printed
 
 
-@_xfail(
-    "plot_random_cov: with several train_Ns the bar groups carry no N (no legend, ticks name the predictor "
-    "only) and the title is overwritten in the loop, so only the last N's slope is shown"
-)
 def test_random_cov_bar_groups_say_which_N(drawn):
     d = drawn("linear-attention-random-cov")
     right = d.axes("random_cov")[1]
@@ -598,6 +583,13 @@ def test_random_cov_bar_groups_say_which_N(drawn):
     for N, r in d.run.metrics["trained"].items():
         assert any(f"N = {N}" in t for t in texts)
         assert f"{r['real_prompts']['slope']:.2f}" in right.get_title()
+    assert legend_texts(right) == [f"N = {N}" for N in d.run.metrics["trained"]]  # one entry a group
+    bars = [c for c in right.containers if type(c).__name__ == "BarContainer"]
+    centres = np.mean([[p.get_x() + p.get_width() / 2 for p in group.patches] for group in bars], axis=0)
+    assert equal(centres, right.get_xticks())  # each tick sits under the middle of its predictor's bars
+    lefts = sorted(p.get_x() for group in bars for p in group.patches)
+    rights = sorted(p.get_x() + p.get_width() for group in bars for p in group.patches)
+    assert all(hi <= lo + 1e-12 for hi, lo in zip(rights[:-1], lefts[1:], strict=True))  # no bars overlap
 
 
 # ----------------------------------------------------------------------------------- induction head
@@ -630,19 +622,23 @@ def test_nested_logits_trajectory_and_landscape(drawn):
 
 
 @pytest.mark.slow
-@_xfail(
-    "plot_nested_logits: a transition time that is NaN (no transition, e.g. N = L from the origin) is "
-    "silently missing from the transition-time panels"
-)
 def test_nested_logits_marks_settings_without_transition(tmp_path):
     overrides = ("N=2", "Ns=2,4", "Ls=4,8", "L=4", "inits=0,0.1")  # N = L = 4 from the origin: no transition
     name = "induction-head-nested-logits"
     d = plot_saved(name, save_tiny_run(name, tmp_path, overrides))
-    assert np.isnan(d.run.arrays["t_vs_N"]).sum() == 1
-    vs_N = d.axes("nested_logits_landscape")[1]
+    a = d.run.arrays
+    assert np.isnan(a["t_vs_N"]).sum() == 1
+    vs_N, vs_L = d.axes("nested_logits_landscape")[1:3]
     noted = [t.get_text() for t in vs_N.texts] + legend_texts(vs_N)
     drawn_finite = all(np.isfinite(xy(ln)[1]).all() for ln in data_lines(vs_N))
     assert drawn_finite or any("no transition" in t for t in noted)
+    # the missing time is marked on the top edge (x in data, y in axes units), at its N, in its init's colour
+    (i,), (n,) = np.nonzero(np.isnan(a["t_vs_N"]))
+    (mark,) = [ln for ln in vs_N.lines if is_vline(vs_N, ln)]
+    assert list(mark.get_xdata()) == [a["Ns"][n]] and list(mark.get_ydata()) == [1.0]
+    assert mark.get_color() == one_line(vs_N, a["Ns"], a["t_vs_N"][i]).get_color()
+    assert not any("no transition" in t for t in legend_texts(vs_L))  # every L panel time is finite
+    assert np.isfinite(a["t_vs_L"]).all()
 
 
 @pytest.mark.parametrize("name", ["induction-head-curves", "induction-head-minimal"])
@@ -662,6 +658,10 @@ def test_curves_draw_every_seed(drawn, name):
         assert_band(acc, steps, [a[f"seed{s}/{k}"] for s in seeds], label)
     assert len(data_lines(acc)) == 4 * (len(seeds) + 1)
     assert hline_values(acc) == [m["plateau_B_over_N"], m["one_over_L"]]
+    assert [ln.get_label() for ln in acc.lines if is_hline(acc, ln)] == [
+        "theory: B/N plateau",
+        "1/L (chance)",
+    ]
     assert_band(loss, steps, [a[f"seed{s}/loss"] for s in seeds], "training loss")
     assert len(data_lines(loss)) == len(seeds) + 1
     (prog,) = d.axes("progress_measures")
@@ -694,15 +694,16 @@ def test_attention_maps_are_the_saved_maps(drawn, name):
         one_line(axes[2 + j], 2 * items + 1, rows)
 
 
-@_xfail(
-    "plot_curves: a seed with no transition has no plateau_step; the map falls back to the middle step "
-    "but its title still says 'plateau'"
-)
 def test_attention_map_says_plateau_only_for_a_plateau(drawn):
     d = drawn("induction-head-curves")
     r0 = d.run.metrics["seeds"][0]
     assert r0["transition_step"] is None  # 40 steps: no transition
-    assert "plateau" not in d.axes("attention_maps")[0].get_title()
+    axes = d.axes("attention_maps")
+    assert "plateau" not in axes[0].get_title()
+    assert "middle of training" in axes[0].get_title()
+    for ax in axes:  # which axis is the key and which the query
+        assert "key token" in ax.get_xlabel()
+    assert [ax.get_ylabel() for ax in axes[:2]] == ["query token (attending)"] * 2
 
 
 def test_side_by_side_draws_theory_and_both_models(drawn):
@@ -724,19 +725,46 @@ def test_side_by_side_draws_theory_and_both_models(drawn):
         assert one_line(measures, a["theory/t"] / t_th, a[f"theory/{k}"]).get_label() == f"theory {k}"
 
 
-@_xfail(
-    "plot_side_by_side: a model with no transition is left out of the two rescaled panels without a note "
-    "(the tiny runs never make the transition)"
-)
 def test_side_by_side_shows_every_model_in_every_panel(drawn):
     d = drawn("induction-head-side-by-side")
-    a = d.run.arrays
+    a, rows = d.run.arrays, d.run.metrics["rows"]
     _, scaled, measures = d.axes("side_by_side")
     for mod in ("network", "minimal"):
         shown = [ln for ax in (scaled, measures) for ln in data_lines(ax) if mod in ln.get_label()]
         noted = [t for ax in (scaled, measures) for t in legend_texts(ax) if mod in t]
         assert shown or noted, f"{mod} absent"
         assert len(a[f"{mod}/step"])
+        if rows[mod]["transition"] is None:  # the tiny runs: noted in both rescaled panels, drawn in neither
+            assert not shown
+            for ax in (scaled, measures):
+                assert f"simulation: {mod} (no transition)" in legend_texts(ax)
+
+
+def test_side_by_side_rescales_by_a_transition_at_step_0_only_with_a_note(drawn, tmp_path):
+    """A transition found at step 0 is a transition (not "none"), but no time to divide by."""
+    d = drawn("induction-head-side-by-side")
+    metrics = json.loads(json.dumps(d.run.metrics))
+    metrics["rows"]["network"]["transition"] = 0
+    metrics["rows"]["minimal"]["transition"] = 20
+    path = tmp_path / "induction-head-side-by-side" / "step0"
+    write_run(path, d.run.experiment, d.run.profile, d.run.config, metrics, d.run.arrays)
+    _, scaled, measures = plot_saved("induction-head-side-by-side", path).axes("side_by_side")
+    a = d.run.arrays
+    assert one_line(scaled, a["minimal/step"] / 20, a["minimal/acc_ic"]).get_label() == "simulation: minimal"
+    assert not [ln for ax in (scaled, measures) for ln in data_lines(ax) if "network" in ln.get_label()]
+    for ax in (scaled, measures):
+        assert any("network" in t and "step 0" in t for t in legend_texts(ax))
+        assert not any("no transition" in t for t in legend_texts(ax))
+
+
+def _own_reference(timed, model):
+    """The arm a model's steps are divided by: smallest N, then largest L, among the arms with a median."""
+    arms = [r for r in timed if r[model]["median_step"] is not None]
+    return min(arms, key=lambda r: (r["N"], -r["L"])) if arms else None
+
+
+def _open_marks(ax, marker: str) -> list:
+    return [ln for ln in data_lines(ax) if ln.get_marker() == marker and ln.get_markerfacecolor() == "none"]
 
 
 def test_transition_draws_every_arm_model_and_seed(drawn):
@@ -748,43 +776,66 @@ def test_transition_draws_every_arm_model_and_seed(drawn):
     timed = [r for r in rows if r["L"] > r["N"]]
     ref = min(timed, key=lambda r: (r["N"], -r["L"]))
     mults = sorted({r["L"] // r["N"] for r in timed})
-    for mult in mults:
+    top = rel.get_ylim()[1]
+    marks = 0
+    for i, mult in enumerate(mults):
         one_line(rel, a["theory_curve/N"], a[f"theory_curve/L{mult}N"] / ref["theory_ideal"])
         sel = [r for r in timed if r["L"] == mult * r["N"]]
         xs = np.array([r["N"] for r in sel], float)
         one_line(rel, xs, [r["theory_finite"] / ref["theory_finite"] for r in sel])
-        for model, dx in (("network", -0.06), ("minimal", 0.06)):
-            for s_i in range(len(seeds)):
+        for model, mk, dx in (("network", "o", -0.06), ("minimal", "^", 0.06)):
+            own = _own_reference(timed, model)
+            for s_i in range(len(seeds)):  # one filled marker set a seed, at its learned arms
                 steps = [r[model]["transition_steps"][s_i] for r in sel]
-                med = ref[model]["median_step"]
-                ys = [np.nan if t is None else t / med for t in steps]
-                assert lines_with(rel, xs + dx, ys)
-    assert len(data_lines(rel)) == len(mults) * (2 + len(models) * len(seeds))  # one marker set a seed
+                ok = np.array([t is not None and own is not None for t in steps])
+                if ok.any():
+                    ys = [t / own[model]["median_step"] for t, o in zip(steps, ok, strict=True) if o]
+                    assert one_line(rel, xs[ok] + dx, ys).get_marker() == mk
+                    marks += 1
+            # one open marker set a model and L/N on the top edge: every seed that never learned
+            never = [
+                x + dx
+                for r, x in zip(sel, xs, strict=True)
+                for t in r[model]["transition_steps"]
+                if t is None
+            ]
+            if never:
+                (ln,) = [ln for ln in _open_marks(rel, mk) if ln.get_color() == f"C{i}"]
+                assert sorted(xy(ln)[0]) == sorted(never) and set(xy(ln)[1]) == {top}
+                marks += 1
+    assert marks and len(data_lines(rel)) == 2 * len(mults) + marks
     eq = [r for r in rows if r["L"] == r["N"]]
     bars = [c for c in frac.containers if type(c).__name__ == "BarContainer"]
     assert [[p.get_height() for p in b.patches] for b in bars] == [
         [r[model]["fraction_learning_icl"] for r in eq] for model in models
     ]
+    centres = np.mean([[p.get_x() + p.get_width() / 2 for p in b.patches] for b in bars], axis=0)
+    assert equal(centres, frac.get_xticks())  # each tick under the middle of its arm's bars
+    assert legend_texts(frac) == [f"simulation: {model}" for model in models]
     learned = [t for r in timed for model in models for t in r[model]["transition_steps"] if t is not None]
     assert sum(len(ln.get_xdata()) for ln in data_lines(measured)) == len(learned)
 
 
-@_xfail(
-    "plot_transition: seeds that never reach the transition are drawn as NaN, so they vanish from the "
-    "relative-time panel without a mark (here every seed: 40 steps)"
-)
 def test_transition_marks_seeds_that_never_learn(drawn):
+    """No seed learns in 40 steps here: each is an open marker on the top edge, and the legend counts them."""
     d = drawn("induction-head-transition")
+    m = d.run.metrics
     rel = d.axes("transition_times")[0]
     markers = [ln for ln in data_lines(rel) if ln.get_marker() in ("o", "^")]
     assert markers and all(np.isfinite(xy(ln)[1]).all() for ln in markers)
+    timed = [r for r in m["arms"] if r["L"] > r["N"]]
+    for model, mk in (("network", "o"), ("minimal", "^")):
+        steps = [t for r in timed for t in r[model]["transition_steps"]]
+        k = sum(t is not None for t in steps)
+        assert k == 0
+        never = _open_marks(rel, mk)
+        assert sum(len(ln.get_xdata()) for ln in never) == len(steps) - k
+        assert all(y == rel.get_ylim()[1] for ln in never for y in ln.get_ydata())
+        assert not any(ln.get_clip_on() for ln in never)  # on the edge, not clipped in half
+        assert f"simulation: {model} (seeds), {k} of {len(steps)} learned" in legend_texts(rel)
+    assert "simulation: never learned (top edge)" in legend_texts(rel)
 
 
-@_xfail(
-    "plot_transition: when the reference arm has a seed without a transition its median_step is None, and "
-    "any other seed's step / None raises TypeError",
-    raises=TypeError,
-)
 def test_transition_plots_when_the_reference_arm_partly_learns(drawn, tmp_path):
     """The saved tiny run with one seed of the reference arm marked as learning at step 40 (the other not):
     a state finish_transition produces whenever some seeds learn and some do not."""
@@ -794,7 +845,30 @@ def test_transition_plots_when_the_reference_arm_partly_learns(drawn, tmp_path):
     ref["network"].update(transition_steps=[40, None], fraction_learning_icl=0.5, median_step=None)
     path = tmp_path / "induction-head-transition" / "partly"
     write_run(path, d.run.experiment, d.run.profile, d.run.config, metrics, d.run.arrays)
-    plot_saved("induction-head-transition", path)
+    rel = plot_saved("induction-head-transition", path).axes("transition_times")[0]
+    # no arm where every network seed learned: no reference, so the learned seed is not drawn (and said so)
+    (label,) = [t for t in legend_texts(rel) if t.startswith("simulation: network")]
+    assert label.startswith("simulation: network (seeds), 1 of 2 learned") and "no reference" in label
+    assert sum(len(ln.get_xdata()) for ln in _open_marks(rel, "o")) == 1  # the seed that never learned
+    assert not [ln for ln in data_lines(rel) if ln.get_marker() == "o" and ln.get_markerfacecolor() != "none"]
+    assert all(np.isfinite(xy(ln)[1]).all() for ln in data_lines(rel) if ln.get_marker() in ("o", "^"))
+
+
+def test_transition_divides_by_each_models_own_reference(drawn, tmp_path):
+    """Every seed of the reference arm learned for the network: its steps are divided by that arm's median."""
+    d = drawn("induction-head-transition")
+    metrics = json.loads(json.dumps(d.run.metrics))
+    ref = [r for r in metrics["arms"] if r["L"] > r["N"]][0]
+    ref["network"].update(transition_steps=[20, 40], fraction_learning_icl=1.0, median_step=30.0)
+    path = tmp_path / "induction-head-transition" / "learned"
+    write_run(path, d.run.experiment, d.run.profile, d.run.config, metrics, d.run.arrays)
+    rel = plot_saved("induction-head-transition", path).axes("transition_times")[0]
+    x = np.array([ref["N"] - 0.06])
+    for step in (20, 40):
+        ln = one_line(rel, x, [step / 30.0])
+        assert ln.get_marker() == "o" and ln.get_markerfacecolor() != "none"
+    assert "simulation: network (seeds), 2 of 2 learned" in legend_texts(rel)
+    assert _open_marks(rel, "o") == []
 
 
 def test_data_dependence_phase_diagrams_are_the_final_accuracies(drawn):
@@ -826,44 +900,64 @@ def test_data_dependence_phase_diagrams_are_the_final_accuracies(drawn):
             assert img.origin == "lower"
             assert [t.get_text() for t in ax.get_xticklabels()] == [str(K) for K in Ks]
             assert [t.get_text() for t in ax.get_yticklabels()] == [str(B) for B in Bs]
-            assert [t.get_text() for t in ax.texts] == [f"{v:.2f}" for v in grid.ravel()]
+            texts = [t.get_text() for t in ax.texts]
+            assert texts[: grid.size] == [f"{v:.2f}" for v in grid.ravel()]
+            # under each IC accuracy, the finite-data theory's flow time to the transition (none at B = 0)
+            times = [kb[(K, B)]["theory_time"] for B in Bs for K in Ks] if acc == "ic" else []
+            assert texts[grid.size :] == [
+                "theory: no transition" if t is None else f"theory: t = {t:.3g}" for t in times
+            ]
+    assert [kb[(K, 0)]["theory_time"] for K in Ks] == [None, None]
 
 
 def test_data_dependence_sweeps_and_theory(drawn):
     d = drawn("induction-head-data-dependence")
     met, arr = d.run.metrics, d.run.arrays
     by = {r["key"]: r for r in met["points"]}
-    eps_ax, alpha_ax, mix_ax, theory_ax = d.axes("epsilon_alpha_mixture")
-    for ax, axis in ((eps_ax, "epsilon"), (alpha_ax, "alpha")):
+    eps_ax, alpha_ax, mix_ax, theory_ax, alpha_theory_ax = d.axes("epsilon_alpha_mixture")
+    for ax, tw, axis in ((eps_ax, theory_ax, "epsilon"), (alpha_ax, alpha_theory_ax, "alpha")):
         pts = [by[k] for k in met["sweeps"][axis]]
         for model in met["models"]:
             for acc in ("ic", "iw"):
                 x = [r[axis] for r in pts]
                 y = [r[model][f"final_acc_{acc}"] for r in pts]
-                assert one_line(ax, x, y).get_label() == f"{model} {acc.upper()}"
+                assert one_line(ax, x, y).get_label() == f"simulation: {model} {acc.upper()}"
         assert len(data_lines(ax)) == 2 * len(met["models"])
-    pts = [by[k] for k in met["sweeps"]["epsilon"]]
-    times = [np.nan if r["theory_time"] is None else r["theory_time"] for r in pts]
-    one_line(theory_ax, [r["epsilon"] for r in pts], times)
-    assert np.isfinite(times).all()
-    s0 = met["seeds"][0]
+        # the finite-data theory's time at every point of the sweep, on the twin axis
+        times = [np.nan if r["theory_time"] is None else r["theory_time"] for r in pts]
+        assert one_line(tw, [r[axis] for r in pts], times).get_label().startswith("theory")
+        assert len(data_lines(tw)) == 1 and tw.get_ylabel()
+        assert np.isfinite(times).all()
     for r in (by[k] for k in met["sweeps"]["mixture"]):
+        mix = f"p_B={r['p_B']:g} p_C={r['p_C']:g}"
         for model in met["models"]:
-            pre = f"{model}/{r['key']}/seed{s0}"
-            one_line(mix_ax, arr[f"{pre}/step"], arr[f"{pre}/acc_ic"])
-            one_line(mix_ax, arr[f"{pre}/step"], arr[f"{pre}/acc_iw"])
+            for s in met["seeds"]:
+                pre = f"{model}/{r['key']}/seed{s}"
+                assert lines_with(mix_ax, arr[f"{pre}/step"], arr[f"{pre}/acc_ic"])
+                assert lines_with(mix_ax, arr[f"{pre}/step"], arr[f"{pre}/acc_iw"])
+        t = r["theory_time"]
+        said = "no transition" if t is None else f"t = {t:.3g}"
+        assert f"theory, {mix}: flow time to transition {said}" in legend_texts(mix_ax)
 
 
-@_xfail(
-    "plot_data_dependence: the coexistence panel draws seed seeds[0] only; the other seeds' saved curves "
-    "are dropped and nothing says so"
-)
 def test_data_dependence_mixture_draws_every_seed(drawn):
     d = drawn("induction-head-data-dependence")
     met, arr = d.run.metrics, d.run.arrays
+    by = {r["key"]: r for r in met["points"]}
     mix_ax = d.axes("epsilon_alpha_mixture")[2]
+    colours = []
     for key in met["sweeps"]["mixture"]:
+        r = by[key]
+        mix = f"p_B={r['p_B']:g} p_C={r['p_C']:g}"
         for model in met["models"]:
-            for s in met["seeds"]:
-                pre = f"{model}/{key}/seed{s}"
-                assert lines_with(mix_ax, arr[f"{pre}/step"], arr[f"{pre}/acc_ic"])
+            pre = [f"{model}/{key}/seed{s}" for s in met["seeds"]]
+            steps = [arr[f"{p}/step"] for p in pre]
+            for s, p in zip(met["seeds"], pre, strict=True):
+                assert lines_with(mix_ax, arr[f"{p}/step"], arr[f"{p}/acc_ic"]), f"seed {s}"
+            # both accuracies as bands over seeds, IW labelled with its mixture too
+            assert_band(mix_ax, steps, [arr[f"{p}/acc_ic"] for p in pre], f"simulation: {model} {mix} IC")
+            assert_band(mix_ax, steps, [arr[f"{p}/acc_iw"] for p in pre], f"simulation: {model} {mix} IW")
+            colours.append(
+                one_line(mix_ax, steps[0], np.mean([arr[f"{p}/acc_ic"] for p in pre], 0)).get_color()
+            )
+    assert len(set(colours)) == len(colours)  # no colour used twice

@@ -169,3 +169,15 @@ def test_integrate_reports_failures_and_event_times_of_a_hand_built_solution(mon
     assert ode.event_time(sol, 0) == 0.5 and ode.event_time(sol, 1) is None
     assert ode.event_time(sol, 2) == 2.5 and ode.event_time(sol, 3) is None
     assert ode.event_time(SimpleNamespace(t_events=None), 0) is None
+
+
+def test_the_loss_is_stable_at_large_parameters():
+    """Both softmaxes are shifted by their maximum (stable log-sum-exp): at α = 1500, ξ = 800 the
+    unshifted exponentials overflow (e^{750}, e^{400} fine, but e^{1500} is not). One context with two
+    equally matching items of labels 0 and 1 (target 0) and a third item: p = (½, ½, e^{−750}), z = (400,
+    400, ~0, 0, 0), so ℒ = log(2 + 3e^{−400}) = log 2 and P(right) = ½ to rounding (rtol 1e-12)."""
+    ctx = SampledContexts(np.array([[1.0, 1.0, 0.0]]), np.array([[0, 1, 2]]), np.array([0]), 5)
+    with np.errstate(over="raise", invalid="raise"):
+        loss, p_right, grad = finite_data_loss((0.0, 1500.0, 800.0), ctx, grad=True)
+    assert loss == pytest.approx(np.log(2), rel=1e-12) and p_right == pytest.approx(0.5, rel=1e-12)
+    assert np.all(np.isfinite(grad))

@@ -158,3 +158,23 @@ def test_risk_bound_written_out():
     # the two terms separately: M → large leaves the 1/N² term, N → large the 1/M term
     assert risk_bound(np.diag([1.0, 2.0, 4.0]), 10**6, 7) == pytest.approx(4.0, rel=1e-9)
     assert risk_bound(np.diag([1.0, 2.0, 4.0]), 5, 10**9) == pytest.approx(12.04, rel=1e-7)
+
+
+def test_expected_risk_over_random_covariances_matches_monte_carlo():
+    """E over Λ_new = c·diag(Exp(1)) of the exact risk (diagonal V) against the mean of ``test_risk`` over
+    sampled Λ_new: within 4 standard errors of that mean (a polynomial of degree 3 in Exp entries: finite
+    variance)."""
+    from theory.linear_attention import RandomDiagonalCovariance
+
+    law = RandomDiagonalCovariance.exponential(3)
+    V = np.diag([0.3, 0.25, 0.4])
+    rng = np.random.default_rng(11)
+    lam = 2.0 * rng.exponential(size=(20_000, 3))
+    for M in (1, 4, 30):
+        r = np.array([exact_risk(V, M, test_cov=np.diag(row)) for row in lam[:4000]])
+        want, se = r.mean(), r.std(ddof=1) / np.sqrt(len(r))
+        assert abs(law.expected_risk(V, M, 2.0) - want) < 4 * se
+    limit = np.array([exact_risk(V, np.inf, test_cov=np.diag(row)) for row in lam[:4000]])
+    assert abs(law.expected_risk(V, np.inf, 2.0) - limit.mean()) < 4 * limit.std(ddof=1) / np.sqrt(4000)
+    with pytest.raises(ValueError, match="V must be diagonal"):
+        law.expected_risk(np.ones((3, 3)), 5)
