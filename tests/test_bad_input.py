@@ -132,7 +132,7 @@ ENTRIES = [
         "integrate_flow",
         tla.integrate_flow,
         dict(cov=I3, N=5, sigma=0.3, t_max=1.0, gap_tol=None),
-        {"cov": bad_covariance(), "N": count(), "sigma": positive, "t_max": positive},
+        {"cov": bad_covariance(), "N": count(), "sigma": optional(positive), "t_max": positive},
     ),
     (
         "convergence_margin",
