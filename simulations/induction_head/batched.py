@@ -27,7 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..memory import keep_freed_memory
-from ..seeding import batch_rng, stream_rng
+from ..seeding import batch_rng
 from ..threads import blas_threads
 from .data import DataConfig, Task
 from .training import (
@@ -40,6 +40,7 @@ from .training import (
     evaluate,
     evaluation_sets,
     get_model,
+    initial_params,
     sgd_update,
 )
 
@@ -263,9 +264,7 @@ def _train_batched(datas, configs, model, progress, cache, chunk):
         sets = evaluation_sets(data, cfg)
         match = sets["ic"].context_match[:N_EXAMPLES]
         runs.append(_Run(j, data, cfg, Task(data), sets if cache else None, match))
-    params = stack_params(
-        [model.init_params(r.data, stream_rng(r.cfg.seed, "init"), dtype=dtype) for r in runs]
-    )
+    params = stack_params([initial_params(model, r.data, r.cfg) for r in runs])
     results: list[TrainResult | None] = [None] * len(runs)
     active = list(range(len(runs)))
     lr = wd = who = None

@@ -84,6 +84,9 @@ class TrainConfig:
         transition step).
     blas_threads : int
         BLAS threads used while training (1 is fastest on a laptop).
+    init_scale : float
+        Every initial weight is multiplied by this (1: the initialisation of docs/induction_head.md §2); the
+        jump's timing depends on it (docs §4).
     """
 
     steps: int = 150000
@@ -97,6 +100,7 @@ class TrainConfig:
     dtype: str = "float32"
     stop_at_ic: float = 0.0
     blas_threads: int = 1
+    init_scale: float = 1.0
 
     def __post_init__(self):
         require(self.steps >= 1, "steps", "be >= 1")
@@ -110,6 +114,7 @@ class TrainConfig:
         require(self.dtype in ("float32", "float64"), "dtype", "be 'float32' or 'float64'")
         require(0 <= self.stop_at_ic <= 1, "stop_at_ic", "lie in [0, 1] (0: never stop early)")
         require(self.blas_threads >= 1, "blas_threads", "be >= 1")
+        require(self.init_scale > 0, "init_scale", "be > 0")
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,15 @@ def evaluation_sets(data: DataConfig, config: TrainConfig) -> dict:
                 stream_rng(config.seed, f"test-{name}"), config.eval_size, kind, dtype=dtype, classes=classes
             )
     return sets
+
+
+def initial_params(model, data: DataConfig, config: TrainConfig) -> dict:
+    """The model's initialisation from ``stream_rng(seed, "init")``, every weight times ``init_scale``."""
+    dtype = np.dtype(config.dtype)
+    params = model.init_params(data, stream_rng(config.seed, "init"), dtype=dtype)
+    if config.init_scale != 1.0:
+        params = {k: (v * config.init_scale).astype(dtype) for k, v in params.items()}
+    return params
 
 
 def sgd_update(params: dict, grads: dict, lr: float, weight_decay: float) -> None:
@@ -278,7 +292,7 @@ def _train(data, cfg, model, tag, checkpoint, progress):
         resumed = start
         warnings.warn(f"resumed {checkpoint} at step {start}", ResumedWarning, stacklevel=3)
     else:
-        params = model.init_params(data, stream_rng(cfg.seed, "init"), dtype=dtype)
+        params = initial_params(model, data, cfg)
         history = {k: [] for k in HISTORY_KEYS}
         maps = {"attn1": [], "attn2": []}
     running = []

@@ -12,7 +12,7 @@ from ...induction_head import MODELS, DataConfig, TrainConfig, icl_learned, plat
 from ...plotting import OKABE_ITO, band, plt, save, style_axes
 from ..jobs import Job
 from ..kit import Check, Experiment, Outcome
-from .settings import PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
+from .settings import CHEAP_DATA, MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN, SIX_SEEDS, require_seed_zero
 
 
 @config
@@ -218,7 +218,11 @@ CURVES = Experiment(
     "In-context accuracy climbs slowly to ≈ B/N, then jumps to ≈ 1 as an induction head forms, with ILA1 and "
     "TILA2 jumping with it and CLA rising before (Reddy, 2023, Fig. 1–2).",
     CurvesConfig,
-    {"quick": {}, "paper": PAPER},
+    {
+        "quick": {},
+        "medium": {"data": CHEAP_DATA, "train": replace(MEDIUM_TRAIN, steps=30000), "seeds": SIX_SEEDS},
+        "paper": PAPER,
+    },
     None,
     plot_curves,
     plan_curves,
@@ -231,7 +235,16 @@ MINIMAL = Experiment(
     "A model with only the induction head's three scalar strengths and the classifier shows the same abrupt "
     "transition (Reddy, 2023, §4).",
     CurvesConfig,
-    {"quick": {"model": "minimal"}, "paper": {**PAPER, "model": "minimal"}},
+    {
+        "quick": {"model": "minimal"},
+        "medium": {
+            "data": CHEAP_DATA,
+            "train": replace(MEDIUM_TRAIN, steps=30000),
+            "seeds": SIX_SEEDS,
+            "model": "minimal",
+        },
+        "paper": {**PAPER, "model": "minimal"},
+    },
     None,
     plot_curves,
     plan_curves,

@@ -4,10 +4,15 @@
   5000 steps: the slow phase and the jump in about 25 s a seed on one core;
 * paper: the real configs' own defaults (K = 512, L = 32, N = 8, D = 63, P = 65, B = 2, lr 0.01,
   150k steps, test sets of 10,000) with p_C = 0.5 for the dynamics experiments (novel-class sequences
-  force in-context learning); the data-dependence grids set p_C = 0.
+  force in-context learning); the data-dependence grids set p_C = 0;
+* medium: the cheap setting at p_C = 0 where induction heads form without novel classes (docs §4): the quick
+  sizes with K = 512 (K = 128 learns in weights instead), 10k steps (30k for the training curves: ten times
+  the transition, to see whether ICL is transient), 3–6 seeds; about an hour on 2 cores in all.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ...config import require
 from ...induction_head import DataConfig, TrainConfig
@@ -15,6 +20,9 @@ from ...induction_head import DataConfig, TrainConfig
 QUICK_DATA = DataConfig(K=128, L=8, N=4, D=31, P=33, B=1, p_C=0.5)
 QUICK_TRAIN = TrainConfig(steps=5000, lr=0.05, eval_every=100, eval_size=1000, checkpoint_every=100000)
 PAPER = {"data": DataConfig(p_C=0.5), "train": TrainConfig()}
+CHEAP_DATA = replace(QUICK_DATA, K=512, p_C=0.0)
+MEDIUM_TRAIN = replace(QUICK_TRAIN, steps=10000, eval_every=250)
+SIX_SEEDS = (0, 1, 2, 3, 4, 5)
 
 
 def require_seed_zero(train: TrainConfig) -> None:

@@ -33,7 +33,7 @@ from ...induction_head import (
 from ...plotting import plt, save, style_axes
 from ..jobs import Job
 from ..kit import Check, Experiment, Outcome
-from .settings import PAPER, QUICK_DATA, QUICK_TRAIN
+from .settings import CHEAP_DATA, MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN
 
 MEASURES = ("CLA", "TILA2", "ILA1")
 
@@ -202,7 +202,7 @@ SIDE_BY_SIDE = Experiment(
     "The nested-logit flow reproduces the networks' plateau, cliff and the order in which the progress "
     "measures move (Reddy, 2023, §5).",
     SideBySideConfig,
-    {"quick": {}, "paper": PAPER},
+    {"quick": {}, "medium": {"data": CHEAP_DATA, "train": MEDIUM_TRAIN}, "paper": PAPER},
     None,
     plot_side_by_side,
     plan_side_by_side,

@@ -881,27 +881,31 @@ def test_data_dependence_phase_diagrams_are_the_final_accuracies(drawn):
     assert (Ks, Bs, seeds) == ([8, 16], [0, 1], [0, 1])
     kb = {(r["K"], r["B"]): r for r in kxb}
     axes = d.axes("phase_K_B")
-    assert len(axes) == 2 * len(models)
+    assert len(axes) == 4 * len(models)  # IC, IW, IC2, ILA1 rows
     for j, model in enumerate(models):
-        for i, acc in enumerate(("ic", "iw")):
+        for i, acc in enumerate(("acc_ic", "acc_iw", "acc_ic2", "ILA1")):
             ax = axes[i * len(models) + j]
             (img,) = ax.images
-            grid = np.array([[kb[(K, B)][model][f"final_acc_{acc}"] for K in Ks] for B in Bs])
+            grid = np.array([[kb[(K, B)][model][f"final_{acc}"] for K in Ks] for B in Bs])
+            sd = np.array([[kb[(K, B)][model][f"final_{acc}_sd"] for K in Ks] for B in Bs])
             assert np.array_equal(img.get_array(), grid)
-            # the saved final accuracy is the mean over seeds of each saved curve's last value
-            last = [
+            # the saved final value is the mean over seeds of each saved curve's last value, sd their spread
+            finals = np.array(
                 [
-                    np.mean([arr[f"{model}/{kb[(K, B)]['key']}/seed{s}/acc_{acc}"][-1] for s in seeds])
-                    for K in Ks
+                    [[arr[f"{model}/{kb[(K, B)]['key']}/seed{s}/{acc}"][-1] for s in seeds] for K in Ks]
+                    for B in Bs
                 ]
-                for B in Bs
-            ]
-            assert equal(img.get_array(), last)
+            )
+            assert equal(img.get_array(), finals.mean(axis=2))
+            assert equal(sd, finals.std(axis=2, ddof=1))
             assert img.origin == "lower"
             assert [t.get_text() for t in ax.get_xticklabels()] == [str(K) for K in Ks]
             assert [t.get_text() for t in ax.get_yticklabels()] == [str(B) for B in Bs]
             texts = [t.get_text() for t in ax.texts]
-            assert texts[: grid.size] == [f"{v:.2f}" for v in grid.ravel()]
+            assert texts[: grid.size] == [
+                f"{v:.2f}±{e:.2f}" for v, e in zip(grid.ravel(), sd.ravel(), strict=True)
+            ]
+            acc = acc.replace("acc_", "")
             # under each IC accuracy, the finite-data theory's flow time to the transition (none at B = 0)
             times = [kb[(K, B)]["theory_time"] for B in Bs for K in Ks] if acc == "ic" else []
             assert texts[grid.size :] == [
