@@ -279,3 +279,16 @@ def fingerprint(config, *, ignore: typing.Iterable[str] = ()) -> str:
     digests."""
     data = {k: v for k, v in to_dict(config).items() if k not in set(ignore)}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def require_shared(items: list, fields: tuple[str, ...], what: str) -> None:
+    """Raise a ValueError naming the first of ``fields`` on which a config in ``items`` differs from the
+    first one (runs trained together on stacked weights must share their shapes)."""
+    for name in fields:
+        first = getattr(items[0], name)
+        for j, item in enumerate(items[1:], start=1):
+            if getattr(item, name) != first:
+                raise ValueError(
+                    f"batched runs must share {what}.{name}: run 0 has {name} = {first!r}, run {j} has "
+                    f"{name} = {getattr(item, name)!r}; train them in separate batches"
+                )

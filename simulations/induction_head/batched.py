@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..config import require_shared
 from ..memory import keep_freed_memory
 from ..seeding import batch_rng
 from ..threads import blas_threads
@@ -55,18 +56,6 @@ CHUNK_BYTES = 3 << 19
 bytes together (1.5 MiB, under the 2 MiB L2 cache of a core here). Larger stacks save Python calls but
 stream every intermediate through memory; at the paper size one run's token array alone takes 1.1 MB, so
 the default there is one run per call (``benchmarks/bench_batched.py`` measures every chunk size)."""
-
-
-def check_batchable(items: list, fields: tuple[str, ...], what: str) -> None:
-    """Raise a ValueError naming the first of ``fields`` on which an item differs from item 0."""
-    for name in fields:
-        first = getattr(items[0], name)
-        for j, item in enumerate(items[1:], start=1):
-            if getattr(item, name) != first:
-                raise ValueError(
-                    f"batched runs must share {what}.{name}: run 0 has {name} = {first!r}, run {j} has "
-                    f"{name} = {getattr(item, name)!r}; train them in separate batches"
-                )
 
 
 def stack_params(runs: list[dict]) -> dict:
@@ -201,8 +190,8 @@ def train_batched(
             raise ValueError(f"configs[{j}] must be an induction_head.TrainConfig, got {type(cfg).__name__}")
     if not (isinstance(model, str) and model in MODELS):
         raise ValueError(f"model must be one of {', '.join(MODELS)} for batched training, got {model!r}")
-    check_batchable(datas, SHARED_DATA, "data")
-    check_batchable(configs, SHARED_TRAIN, "config")
+    require_shared(datas, SHARED_DATA, "data")
+    require_shared(configs, SHARED_TRAIN, "config")
     if chunk is None:
         chunk = default_chunk(datas[0], configs[0].batch, configs[0].dtype, model)
     if not (isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= 1):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..config import require_shared
 from ..seeding import batch_rng, stream_rng
 from ..threads import blas_threads
 from .network import effective_matrix, embed, loss_and_grads, paper_init
@@ -40,17 +41,6 @@ batch 512, where one run's prompts take 0.5-1.8 MB: the default there is one run
 def default_chunk(d: int, N: int, batch: int) -> int:
     """Runs per stacked call: :data:`CHUNK_BYTES` over one run's float64 (B, d+1, N+1) prompts, at least 1."""
     return max(1, CHUNK_BYTES // (batch * (d + 1) * (N + 1) * 8))
-
-
-def _check_shared(items: list, fields: tuple[str, ...], what: str) -> None:
-    for name in fields:
-        first = getattr(items[0], name)
-        for j, item in enumerate(items[1:], start=1):
-            if getattr(item, name) != first:
-                raise ValueError(
-                    f"batched runs must share {what}.{name}: run 0 has {name} = {first!r}, run {j} has "
-                    f"{name} = {getattr(item, name)!r}; train them in separate batches"
-                )
 
 
 @dataclass
@@ -147,8 +137,8 @@ def train_batched(
             raise ValueError(f"dists[{j}] must be a PromptDistribution, got {type(dist).__name__}")
         if not isinstance(cfg, TrainConfig):
             raise ValueError(f"configs[{j}] must be a linear_attention.TrainConfig, got {type(cfg).__name__}")
-    _check_shared(dists, ("d",), "dist")
-    _check_shared(configs, SHARED_TRAIN, "config")
+    require_shared(dists, ("d",), "dist")
+    require_shared(configs, SHARED_TRAIN, "config")
     d = dists[0].d
     if chunk is None:
         chunk = default_chunk(d, configs[0].N, configs[0].batch)
