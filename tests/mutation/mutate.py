@@ -143,7 +143,7 @@ def target_files(root: Path, layout: str) -> list[tuple[str, str, str | None]]:
     return [out[k] for k in sorted(out)]
 
 
-def test_files(root: Path, layout: str, rel: str) -> list[str]:
+def mapped_tests(root: Path, layout: str, rel: str) -> list[str]:
     """Test files mapped to source file ``rel``: the module's own test file first, then the others."""
     paths = next((p for prefix, p in LAYOUTS[layout]["tests"] if rel.startswith(prefix)), None)
     if paths is None:
@@ -391,6 +391,10 @@ def run(args) -> None:
         drawn = {r["id"] for r in json.loads((RESULTS / f"{args.exclude_from}.json").read_text())["mutants"]}
         muts = [m for m in muts if m.id not in drawn]
     chosen = sample(muts, per_layer, args.seed)
+    if args.only:  # named mutants instead of a sample
+        chosen = [m for m in muts if m.id in set(args.only)]
+        if len(chosen) != len(set(args.only)):
+            raise SystemExit(f"not in the population: {sorted(set(args.only) - {m.id for m in chosen})}")
     if args.list:
         for m in chosen:
             print(f"{m.layer:7s} {m.id}")
@@ -429,7 +433,7 @@ def run(args) -> None:
     }
     t_start = time.monotonic()
     for n, m in enumerate(chosen, 1):
-        files = test_files(root, layout, m.path)
+        files = mapped_tests(root, layout, m.path)
         key = " ".join(sorted(files))
         if m.id in done:
             record["mutants"].append(done[m.id])
@@ -543,6 +547,7 @@ def main(argv=None) -> None:
     )
     ap.add_argument("--report", metavar="LABEL", help="only rewrite the tables of a finished run")
     ap.add_argument("--exclude-from", metavar="LABEL", help="sample only mutants that run did not draw")
+    ap.add_argument("--only", action="append", default=[], metavar="ID", help="run this mutant (repeatable)")
     args = ap.parse_args(argv)
     if args.report:
         report(args.report)

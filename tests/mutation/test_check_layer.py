@@ -46,7 +46,8 @@ def test_monte_carlo_tolerance_is_n_standard_errors():
     assert Check.monte_carlo("mc", 1.0, 1.5, 0.125).passed  # exactly 4 s.e.: at the tolerance
     two = Check.monte_carlo("mc", 1.0, 1.25, 0.125, n_se=1.5)
     assert two.tolerance == 0.1875 and not two.passed and "1.5 Monte Carlo standard errors" in two.why
-    assert not Check.monte_carlo("mc", 1.0, 1.0, -0.1).passed  # a negative "standard error" is no spread
+    none = Check.monte_carlo("mc", 1.0, 1.0, -0.1)  # a negative "standard error" is no spread
+    assert not none.passed and none.discrepancy == math.inf and none.tolerance == 0.0
 
 
 def test_trajectory_reports_the_worst_point_scaled_and_needs_twenty_points():
@@ -61,6 +62,7 @@ def test_trajectory_reports_the_worst_point_scaled_and_needs_twenty_points():
     assert c.passed and "20 points" in c.detail and "worst at t = 7" in c.detail
     assert not Check.trajectory("tr", t, th, si, 0.09, "why", scale=4.0).passed
     assert not Check.trajectory("tr", t, th, si, 0.1, "why", scale=2.0).passed  # scale divides
+    assert Check.trajectory("tr", t, th, si, 0.5, "why").discrepancy == 0.375  # default scale 1
     few = Check.trajectory("tr", t[:19], th[:19], si[:19], 1.0, "why")  # 19 < 20 points
     assert not few.passed and few.theory == th[7] and few.simulation == si[7]
     assert "only 19 points (at least 20 needed)" in few.detail

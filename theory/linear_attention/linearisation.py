@@ -73,7 +73,7 @@ def tail_rate(cov, N, u_now, U_now, u_end, U_end, *, present: float = 1e-3) -> f
     """
     rates, amp2 = _modes(cov, N, u_now, U_now, u_end, U_end)
     share = rates * amp2
-    keep = (rates > 0) & (share >= present * share.sum())
+    keep = (rates > 0) & (share > 0) & (share >= present * share.sum())
     if not np.any(keep):
         raise ValueError("the state is at the limit already: no deviation to decay")
     return float(2 * rates[keep].min())

@@ -206,3 +206,11 @@ def test_position_offsets_are_uniform_over_every_start_that_fits():
     assert np.all(np.abs(freq[:4] - 0.25) <= 5 * np.sqrt(0.25 * 0.75 / n)) and np.all(freq[4:] == 0)
     fixed = DataConfig(K=16, L=4, N=2, D=7, P=8, B=1, random_offset=False)
     assert np.all(Task(fixed).sample(np.random.default_rng(35), 50).tokens[:, 0, 0] == 1)
+
+
+@pytest.mark.parametrize("field", ["p_B", "p_C"])
+@pytest.mark.parametrize("value", [-0.01, 1.01])
+def test_mixture_fractions_outside_the_unit_interval_are_rejected(field, value):
+    with pytest.raises(ValueError, match=f"'{field}' must lie in \\[0, 1\\]"):
+        DataConfig(**{field: value})
+    DataConfig(**{field: 1.0})  # the end points are fractions

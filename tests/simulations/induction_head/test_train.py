@@ -281,3 +281,8 @@ def test_summarise_reads_the_plateau_at_three_quarters_of_the_transition():
     assert out["icl_learned"] is False and out["iwl_learned"] is False  # IC2 0.4 < 0.45; IW 0.1 < 0.325
     assert out["ILA1_midpoint_step"] == 500.0 and out["TILA2_midpoint_step"] == 800.0
     assert out["TLA2_midpoint_step"] == 500.0 and out["CLA_midpoint_step"] == 300.0
+
+
+def test_a_run_shorter_than_one_evaluation_interval_is_evaluated_at_its_start_and_end():
+    res = train(SMALL, TrainConfig(steps=3, batch=4, eval_every=10, eval_size=10))
+    assert list(res.history["step"]) == [0, 3] and res.maps["attn1"].shape[0] == 2

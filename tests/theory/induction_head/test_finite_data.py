@@ -181,3 +181,31 @@ def test_the_loss_is_stable_at_large_parameters():
         loss, p_right, grad = finite_data_loss((0.0, 1500.0, 800.0), ctx, grad=True)
     assert loss == pytest.approx(np.log(2), rel=1e-12) and p_right == pytest.approx(0.5, rel=1e-12)
     assert np.all(np.isfinite(grad))
+
+
+def test_the_per_cell_fallback_runs_the_event_search_as_documented(monkeypatch):
+    """(transition_times.) A cell redone alone goes to integrate_nested_logits at rtol = max(rtol, 1e-12)
+    (transition_times' Notes: the per-cell search at rtol 1e-12 is the reference), with the cell's own
+    N, L, start and level, and stops at the loss min(1e-2, ½ℓ*), ℓ* = −log(level)."""
+    from theory.induction_head import transition, transition_times
+
+    calls = []
+
+    def record(N, L, y0, t_max, **kw):
+        calls.append((N, L, list(y0), t_max, kw))
+        return type("T", (), {"t_transition": 7.0})()
+
+    def fail(*args):
+        raise RuntimeError("forced")
+
+    monkeypatch.setattr(transition, "_joint", fail)
+    monkeypatch.setattr(transition, "integrate_nested_logits", record)
+    got = transition_times([8, 4], 32, [0.0, 0.2, 0.3], level=0.99, t_max=50.0, rtol=1e-14)
+    assert list(got) == [7.0, 7.0]
+    assert [c[:4] for c in calls] == [(8, 32, [0.0, 0.2, 0.3], 50.0), (4, 32, [0.0, 0.2, 0.3], 50.0)]
+    kw = calls[0][4]
+    assert kw["rtol"] == 1e-12 and kw["level"] == 0.99 and kw["depth"] == 3
+    assert kw["loss_tol"] == pytest.approx(0.5 * -np.log(0.99), rel=1e-14)  # ½ℓ* ≈ 0.005 < 1e-2
+    calls.clear()
+    transition_times(8, 32, [0.0, 0.2, 0.3], level=0.5, rtol=1e-9)
+    assert calls[0][4]["rtol"] == 1e-9 and calls[0][4]["loss_tol"] == 1e-2

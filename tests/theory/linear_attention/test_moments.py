@@ -185,11 +185,6 @@ def test_tail_rate_is_twice_the_smallest_positive_hessian_eigenvalue():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: theory/linear_attention/linearisation.py:76 keeps every mode when the deviation is 0 "
-    "(share >= present * 0 holds), so the documented ValueError is never raised and a rate is returned",
-)
 def test_tail_rate_at_the_limit_raises():
     from theory.linear_attention.linearisation import tail_rate
 
@@ -222,3 +217,9 @@ def test_linearised_gap_follows_the_integrated_flow_near_its_limit():
     assert exact[-1] < 0.2 * exact[0]  # the gap decays over the window
     lin = linearised_gap(lam, N, u0, U0, w["u"], w["U"], tau)
     np.testing.assert_allclose(lin, exact, rtol=1e-2)
+
+
+def test_one_dimensional_covariances_are_valid():
+    """d = 1: Γ = (1 + 1/N) λ + λ/N for Λ = [[λ]] (λ = 2, N = 4: 3), Γ⁻¹ = 1/3."""
+    assert gamma([[2.0]], 4) == pytest.approx(np.array([[3.0]]), rel=1e-15)
+    assert global_minimizer([[2.0]], 4) == pytest.approx(np.array([[1 / 3]]), rel=1e-15)
