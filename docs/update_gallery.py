@@ -22,7 +22,7 @@ DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))  # the package, also when it is not installed
 
 from simulations.experiments.catalogue import EXPERIMENTS  # noqa: E402
-from simulations.interfaces.report import latest_runs, verdict  # noqa: E402
+from simulations.interfaces.report import counts_text, latest_runs, verdict  # noqa: E402
 
 FRAGMENT_HEAD = """<!-- Written by docs/update_gallery.py from {source}; do not edit by hand. -->
 """
@@ -48,10 +48,9 @@ def gallery_fragment(runs, dest: Path, source: str) -> str:
         return EMPTY.format(source=source)
     machine = runs[0].machine or "an unrecorded machine"
     finished = max(r.finished for r in runs) or "an unrecorded time"
-    passed = sum(c["passed"] for r in runs for c in r.checks)
-    total = sum(len(r.checks) for r in runs)
+    counted = counts_text([c for r in runs for c in r.checks])
     parts.append(
-        f"\nRun finished {finished} on {machine}: {passed} of {total} checks passed, profile "
+        f"\nRun finished {finished} on {machine}: {counted}, profile "
         f"{', '.join(sorted({r.profile for r in runs}))}.\n"
     )
     for run in runs:

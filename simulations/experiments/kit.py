@@ -41,7 +41,8 @@ class Check:
         Where the tolerance comes from (a Monte Carlo standard error, an integrator tolerance...).
     kind : str
         The constructor that made it: value, relative, monte_carlo, trajectory, endpoint, bound, threshold,
-        holds.
+        holds, finding. A *finding* records whether a paper's claim shows at the setting run; it enters the
+        experiment's verdict but not the exit status of ``validate``/``reproduce`` (:attr:`binding`).
     detail : str
         Extra measured context (a bound's tightness, the number of trajectory points...).
     """
@@ -59,8 +60,13 @@ class Check:
     def passed(self) -> bool:
         return bool(math.isfinite(self.discrepancy) and self.discrepancy <= self.tolerance)
 
+    @property
+    def binding(self) -> bool:
+        """Whether a failure is a defect (every kind but ``finding``)."""
+        return self.kind != "finding"
+
     def as_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "passed": self.passed}
+        return {**dataclasses.asdict(self), "passed": self.passed, "binding": self.binding}
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -184,6 +190,14 @@ class Check:
         ok = bool(ok)
         return cls(name, 1.0, 1.0 if ok else 0.0, 0.0 if ok else 1.0, 0.0, why, "holds", detail)
 
+    @classmethod
+    def finding(cls, name, ok: bool, why, detail: str = "") -> Check:
+        """Whether a paper's claim shows at this setting: reported either way, never a defect (``binding``
+        is False). For claims that depend on the training budget, such as a mechanism forming by the
+        last step; what the package guarantees stays a binding check."""
+        ok = bool(ok)
+        return cls(name, 1.0, 1.0 if ok else 0.0, 0.0 if ok else 1.0, 0.0, why, "finding", detail)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -217,6 +231,12 @@ class Context:
     progress: bool = False
     checkpoint_dir: Path | None = None
     batch_runs: int = 1
+
+    def map(self, fn, *iterables) -> list:
+        """``fn`` over the zipped arguments on the executor (in parallel when it has workers), results in
+        order. ``fn`` must be a module-level function for process and Dask executors."""
+        futures = [self.executor.submit(fn, *args) for args in zip(*iterables, strict=True)]
+        return [f.result() for f in futures]
 
 
 @dataclass(frozen=True)

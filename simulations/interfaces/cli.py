@@ -20,7 +20,7 @@ from ..experiments.catalogue import EXPERIMENTS, get
 from ..experiments.kit import Context
 from ..experiments.runner import redraw, run_experiment
 from ..storage import check_writable_dir
-from .report import check_rows, format_table, write_report
+from .report import check_rows, counts, counts_text, format_table, write_report
 from .sweep import Sweep, load_grid, parse_grid, run_sweep
 
 
@@ -287,17 +287,14 @@ def main(argv=None) -> int:
                     )
                 ]
             rows = check_rows(runs)
-            n_fail = sum(not c["passed"] for c in rows)
+            n_fail = counts(rows)[1]
             if args.command == "validate" and args.json:
                 print(json.dumps(rows, indent=1))
             else:
                 print(format_table(rows))
             if args.command == "reproduce":
                 html, md = write_report(out, runs=runs, total=time.perf_counter() - t0)
-                print(
-                    f"{html}\n{md}\n{len(rows) - n_fail} checks passed, {n_fail} failed, "
-                    f"{time.perf_counter() - t0:.0f} s in all"
-                )
+                print(f"{html}\n{md}\n{counts_text(rows)}, {time.perf_counter() - t0:.0f} s in all")
             return 0 if n_fail == 0 else 1
     except (ValueError, FileNotFoundError, FloatingPointError, ImportError) as exc:
         print(f"icl-dynamics: error: {exc}", file=sys.stderr)

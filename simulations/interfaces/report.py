@@ -6,7 +6,8 @@ discrepancy, tolerance, why), the config and the time. Raw metrics stay in the r
 reads saved runs only, so runs made on a cluster can be reported on a laptop (``icl-dynamics report DIR``).
 
 Verdicts: *reproduced* when every check passes, *partly* when some fail, *not reproduced* when none passes,
-*no checks* when the experiment makes none.
+*no checks* when the experiment makes none. Findings (kind ``finding``: whether a paper's claim shows at the
+setting run) count in the verdict; only the other checks count as passed or failed.
 """
 
 from __future__ import annotations
@@ -25,16 +26,41 @@ def check_rows(runs: list[SavedRun]) -> list[dict]:
     return [{"experiment": r.experiment, **c} for r in runs for c in r.checks]
 
 
+def is_finding(check: dict) -> bool:
+    """A finding (whether a paper's claim shows here) rather than a check whose failure is a defect."""
+    return check.get("kind") == "finding"
+
+
+def counts(checks: list[dict]) -> tuple[int, int, int, int]:
+    """(checks passed, checks failed, findings shown, findings not shown)."""
+    binding = [c["passed"] for c in checks if not is_finding(c)]
+    found = [c["passed"] for c in checks if is_finding(c)]
+    return sum(binding), len(binding) - sum(binding), sum(found), len(found) - sum(found)
+
+
+def counts_text(checks: list[dict]) -> str:
+    p, f, shown, not_shown = counts(checks)
+    text = f"{p} checks passed, {f} failed"
+    if shown + not_shown:
+        text += f"; paper's claims at this setting: {shown} shown, {not_shown} not shown (findings)"
+    return text
+
+
+def _mark(check: dict) -> str:
+    if is_finding(check):
+        return "shown" if check["passed"] else "not shown"
+    return "ok" if check["passed"] else "FAIL"
+
+
 def format_table(rows: list[dict]) -> str:
-    """Plain-text table: name, theory, simulation, discrepancy, tolerance, pass."""
+    """Plain-text table: name, theory, simulation, discrepancy, tolerance, pass (findings: shown or not)."""
     lines = [f"{'check':<78} {'theory':>11} {'simulation':>11} {'discrep.':>9} {'tol':>9}  pass"]
     for r in rows:
         lines.append(
             f"{r['name'][:78]:<78} {r['theory']:>11.4g} {r['simulation']:>11.4g} "
-            f"{r['discrepancy']:>9.2g} {r['tolerance']:>9.2g}  {'ok' if r['passed'] else 'FAIL'}"
+            f"{r['discrepancy']:>9.2g} {r['tolerance']:>9.2g}  {_mark(r)}"
         )
-    n_fail = sum(not r["passed"] for r in rows)
-    lines.append(f"{len(rows) - n_fail} passed, {n_fail} failed")
+    lines.append(counts_text(rows))
     return "\n".join(lines)
 
 
@@ -70,15 +96,22 @@ def _num(x) -> str:
 def _summary(runs, total) -> tuple[list[tuple], dict]:
     rows = []
     for r in runs:
-        n = len(r.checks)
-        p = sum(c["passed"] for c in r.checks)
-        rows.append((r.experiment, p, n - p, verdict(r), r.seconds))
+        p, f, shown, not_shown = counts(r.checks)
+        rows.append(
+            (
+                r.experiment,
+                p,
+                f,
+                f"{shown} of {shown + not_shown}" if shown + not_shown else "—",
+                verdict(r),
+                r.seconds,
+            )
+        )
     head = {
         "profile": ", ".join(sorted({r.profile for r in runs})) or "—",
         "machine": runs[0].machine if runs else "—",
         "total": total if total is not None else sum(r.seconds or 0 for r in runs),
-        "passed": sum(x[1] for x in rows),
-        "failed": sum(x[2] for x in rows),
+        "counts": counts_text([c for r in runs for c in r.checks]),
     }
     return rows, head
 
@@ -88,13 +121,12 @@ def _markdown(runs, out_dir, total) -> str:
     parts = [
         "# icl-dynamics: reproduction report",
         "",
-        f"**{head['passed']} checks pass, {head['failed']} fail** · profile {head['profile']} · "
-        f"{head['total']:.0f} s · {head['machine']}",
+        f"**{head['counts']}** · profile {head['profile']} · {head['total']:.0f} s · {head['machine']}",
         "",
-        "| experiment | passed | failed | verdict | time (s) |",
-        "|---|---|---|---|---|",
+        "| experiment | checks passed | checks failed | findings shown | verdict | time (s) |",
+        "|---|---|---|---|---|---|",
     ]
-    parts += [f"| [{e}](#{e}) | {p} | {f} | {v} | {_num(s)} |" for e, p, f, v, s in rows]
+    parts += [f"| [{e}](#{e}) | {p} | {f} | {g} | {v} | {_num(s)} |" for e, p, f, g, v, s in rows]
     for r in runs:
         exp = EXPERIMENTS.get(r.experiment)
         parts += [
@@ -117,7 +149,7 @@ def _markdown(runs, out_dir, total) -> str:
             ]
             parts += [
                 f"| {c['name']} | {_num(c['theory'])} | {_num(c['simulation'])} | {_num(c['discrepancy'])} | "
-                f"{_num(c['tolerance'])} | {'✅' if c['passed'] else '❌'} | {c['why']}"
+                f"{_num(c['tolerance'])} | {('✅ ' if c['passed'] else '❌ ') + _mark(c)} | {c['why']}"
                 f"{'; ' + c['detail'] if c.get('detail') else ''} |"
                 for c in r.checks
             ]
@@ -134,14 +166,15 @@ def _html(runs, out_dir, total) -> str:
     rows, head = _summary(runs, total)
     esc = html.escape
     body = [
-        f"<h1>icl-dynamics: reproduction report</h1><p><b>{head['passed']} checks pass, {head['failed']} fail"
-        f"</b> · profile {esc(head['profile'])} · {head['total']:.0f} s · {esc(head['machine'])}</p>",
-        "<table><tr><th>experiment</th><th>passed</th><th>failed</th><th>verdict</th><th>time (s)</th></tr>",
+        f"<h1>icl-dynamics: reproduction report</h1><p><b>{esc(head['counts'])}</b> · profile "
+        f"{esc(head['profile'])} · {head['total']:.0f} s · {esc(head['machine'])}</p>",
+        "<table><tr><th>experiment</th><th>checks passed</th><th>checks failed</th><th>findings shown</th>"
+        "<th>verdict</th><th>time (s)</th></tr>",
     ]
     body += [
-        f"<tr><td><a href='#{esc(e)}'>{esc(e)}</a></td><td>{p}</td><td>{f}</td><td>{esc(v)}</td>"
+        f"<tr><td><a href='#{esc(e)}'>{esc(e)}</a></td><td>{p}</td><td>{f}</td><td>{g}</td><td>{esc(v)}</td>"
         f"<td>{_num(s)}</td></tr>"
-        for e, p, f, v, s in rows
+        for e, p, f, g, v, s in rows
     ]
     body.append("</table>")
     for r in runs:
@@ -166,7 +199,7 @@ def _html(runs, out_dir, total) -> str:
                 "<th>tolerance</th><th>pass</th><th>why</th></tr>"
             )
             for c in r.checks:
-                ok = "<span class='pass'>pass</span>" if c["passed"] else "<span class='fail'>FAIL</span>"
+                ok = f"<span class='{'pass' if c['passed'] else 'fail'}'>{esc(_mark(c))}</span>"
                 why = esc(c["why"] + ("; " + c["detail"] if c.get("detail") else ""))
                 body.append(
                     f"<tr><td>{esc(c['name'])}</td><td>{_num(c['theory'])}</td><td>{_num(c['simulation'])}"

@@ -38,6 +38,7 @@ from ..experiments.catalogue import get
 from ..experiments.jobs import JobFailure, completed, iter_jobs
 from ..experiments.kit import Context, Experiment
 from ..storage import load_run, remove_stale_temporaries, write_json, write_run, write_text
+from .report import is_finding
 
 
 @dataclass(frozen=True)
@@ -317,11 +318,14 @@ def write_summary(folder) -> Path:
             for k, v in _numbers(run.metrics).items():
                 if k not in ("seed",):
                     values[k].append(v)
-        checks = [c["passed"] for run in runs for c in run.checks]
+        checks = [c for run in runs for c in run.checks]
+        binding = [c["passed"] for c in checks if not is_finding(c)]
+        found = [c["passed"] for c in checks if is_finding(c)]
         row = {
             **json.loads(point),
             "seeds": len(runs),
-            "checks_passed": float(np.mean(checks)) if checks else None,
+            "checks_passed": float(np.mean(binding)) if binding else None,
+            "findings_shown": float(np.mean(found)) if found else None,
         }
         for k, v in sorted(values.items()):
             a = np.array(v)
@@ -334,15 +338,16 @@ def write_summary(folder) -> Path:
                 }
             )
         rows.append(row)
-    metric_keys = sorted({k for r in rows for k in r} - set(point_keys) - {"seeds", "checks_passed"})
-    columns = point_keys + ["seeds", "checks_passed"] + metric_keys
+    counted = ["seeds", "checks_passed", "findings_shown"]
+    metric_keys = sorted({k for r in rows for k in r} - set(point_keys) - set(counted))
+    columns = point_keys + counted + metric_keys
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
     write_text(folder / "summary.csv", buf.getvalue())
     write_json(folder / "summary.json", rows)
-    lead = point_keys + ["seeds", "checks_passed"] + [c for c in metric_keys if c.endswith(".mean")][:8]
+    lead = point_keys + counted + [c for c in metric_keys if c.endswith(".mean")][:8]
     md = ["| " + " | ".join(lead) + " |", "|" + "---|" * len(lead)]
     md += ["| " + " | ".join(_fmt(r.get(c)) for c in lead) + " |" for r in rows]
     write_text(folder / "summary.md", "\n".join(md) + "\n\nAll columns (std, min, max too): summary.csv\n")

@@ -210,70 +210,90 @@ def cases(cfg: FlowConfig) -> list[tuple[str, int, np.ndarray]]:
     return out
 
 
+def _flow_case(cfg: FlowConfig, key: str, lam, progress: bool) -> tuple[list[Check], dict, dict]:
+    """One case of :func:`run_flow` (module-level: runs in workers): its checks, row and arrays."""
+    d = lam.shape[0]
+    cmp = flow_vs_network(
+        lam,
+        cfg.N,
+        sigma_factor=cfg.sigma_factor,
+        lr_factor=cfg.lr_factor,
+        batch=cfg.batch,
+        train_gap=cfg.train_gap,
+        average_steps=cfg.average_steps,
+        seed=cfg.seed,
+        progress=progress,
+    )
+    ode_checks, info = flow_checks(key, lam, cfg.N, cmp.sigma)
+    early = cmp.network.time <= cmp.t_train
+    tol, why = trajectory_tolerance(cmp, lam, cfg.N)
+    checks = ode_checks + [
+        Check.trajectory(
+            f"network's population gap follows the ODE through the transient ({key})",
+            cmp.network.time[early],
+            cmp.flow_gap_at_records[early],
+            cmp.network_gap[early],
+            tol,
+            why,
+            scale=cmp.flow.gap[0],
+        ),
+        Check.endpoint(
+            f"averaged network's u·U = Γ⁻¹ ({key})",
+            cmp.minimizer,
+            cmp.network.V_avg,
+            0.02,
+            "relative Frobenius error of the Polyak average; SGD scatter of u·U ≈ 0.3–1%",
+        ),
+    ]
+    row = {
+        "key": key,
+        "d": d,
+        "kind": key.split("_")[1],
+        "sigma": cmp.sigma,
+        "lr": cmp.lr,
+        "t_train": cmp.t_train,
+        "steps": int(cmp.network.history["step"][-1]),
+        "network_rel_error": cmp.endpoint_error,
+        "window_drift": cmp.network.window_drift,
+        "min_loss": cmp.flow.min_loss,
+        **info,
+    }
+    arrays = {
+        f"{key}/ode_t": cmp.flow.t,
+        f"{key}/ode_gap": cmp.flow.gap,
+        f"{key}/ode_tU": cmp.flow.t_U,
+        f"{key}/ode_V": cmp.flow.V,
+        f"{key}/net_t": cmp.network.time,
+        f"{key}/net_gap": cmp.network_gap,
+        f"{key}/net_V": cmp.network.V,
+        f"{key}/net_V_avg": cmp.network.V_avg,
+        f"{key}/target": cmp.minimizer,
+    }
+    return checks, row, arrays
+
+
 def run_flow(cfg: FlowConfig, ctx) -> Outcome:
-    checks, arrays, rows = [], {}, []
-    for key, d, lam in cases(cfg):
-        cmp = flow_vs_network(
-            lam,
-            cfg.N,
-            sigma_factor=cfg.sigma_factor,
-            lr_factor=cfg.lr_factor,
-            batch=cfg.batch,
-            train_gap=cfg.train_gap,
-            average_steps=cfg.average_steps,
-            seed=cfg.seed,
-            progress=ctx.progress,
-        )
-        ode_checks, info = flow_checks(key, lam, cfg.N, cmp.sigma)
-        early = cmp.network.time <= cmp.t_train
-        tol, why = trajectory_tolerance(cmp, lam, cfg.N)
-        checks += ode_checks + [
-            Check.trajectory(
-                f"network's population gap follows the ODE through the transient ({key})",
-                cmp.network.time[early],
-                cmp.flow_gap_at_records[early],
-                cmp.network_gap[early],
-                tol,
-                why,
-                scale=cmp.flow.gap[0],
+    keys, _, lams = zip(*cases(cfg), strict=True)
+    order = sorted(range(len(keys)), key=lambda i: -lams[i].shape[0])  # the costliest cases first
+    done = dict(
+        zip(
+            order,
+            ctx.map(
+                _flow_case,
+                [cfg] * len(order),
+                [keys[i] for i in order],
+                [lams[i] for i in order],
+                [ctx.progress] * len(order),
             ),
-            Check.endpoint(
-                f"averaged network's u·U = Γ⁻¹ ({key})",
-                cmp.minimizer,
-                cmp.network.V_avg,
-                0.02,
-                "relative Frobenius error of the Polyak average; SGD scatter of u·U ≈ 0.3–1%",
-            ),
-        ]
-        rows.append(
-            {
-                "key": key,
-                "d": d,
-                "kind": key.split("_")[1],
-                "sigma": cmp.sigma,
-                "lr": cmp.lr,
-                "t_train": cmp.t_train,
-                "steps": int(cmp.network.history["step"][-1]),
-                "network_rel_error": cmp.endpoint_error,
-                "window_drift": cmp.network.window_drift,
-                "min_loss": cmp.flow.min_loss,
-                **info,
-            }
+            strict=True,
         )
-        arrays.update(
-            {
-                f"{key}/ode_t": cmp.flow.t,
-                f"{key}/ode_gap": cmp.flow.gap,
-                f"{key}/ode_tU": cmp.flow.t_U,
-                f"{key}/ode_V": cmp.flow.V,
-                f"{key}/net_t": cmp.network.time,
-                f"{key}/net_gap": cmp.network_gap,
-                f"{key}/net_V": cmp.network.V,
-                f"{key}/net_V_avg": cmp.network.V_avg,
-                f"{key}/target": cmp.minimizer,
-            }
-        )
-    cond_checks, cond_rows, cond_arrays = condition_study(cases(cfg)[-1][2], cfg.N, cfg.condition_factors)
+    )
+    checks, rows, arrays = [], [], {}
+    for case_checks, row, case_arrays in (done[i] for i in range(len(keys))):
+        checks += case_checks
+        rows.append(row)
+        arrays.update(case_arrays)
+    cond_checks, cond_rows, cond_arrays = condition_study(lams[-1], cfg.N, cfg.condition_factors)
     arrays.update(cond_arrays)
     return Outcome({"cases": rows, "condition": cond_rows}, arrays, tuple(checks + cond_checks))
 
@@ -432,77 +452,80 @@ class RandomInitConfig:
         require(0 < self.tolerance < 1, "tolerance", "lie in (0, 1)")
 
 
-def run_random_init(cfg: RandomInitConfig, ctx) -> Outcome:
+def _random_init_seed(cfg: RandomInitConfig, seed: int, progress: bool) -> tuple[list[Check], dict, dict]:
+    """One seed of :func:`run_random_init` (module-level: runs in workers): its checks, row and arrays."""
     lam = np.eye(cfg.d)
     target = global_minimizer(lam, cfg.N)
     lr = stable_lr(lam, cfg.N, cfg.lr_factor)
     steps = int(np.ceil(cfg.time / lr))
+    init = random_init(cfg.d, cfg.init_scale, stream_rng(seed, "init"))
+    net = train(
+        PromptDistribution(cfg.d),
+        TrainConfig(
+            N=cfg.N,
+            lr=lr,
+            steps=steps,
+            batch=cfg.batch,
+            seed=seed,
+            record_every=max(1, steps // 200),
+            average_last=0.1,
+        ),
+        init,
+        progress=progress,
+    )
+    errs = np.linalg.norm(net.V - target, axis=(1, 2)) / np.linalg.norm(target)
+    reached = np.nonzero(errs <= cfg.tolerance)[0]
+    r_side = float(np.linalg.norm(net.params_avg["W_PV"][-1, : cfg.d]))
+    k_side = float(np.linalg.norm(net.params_avg["W_KQ"][cfg.d, : cfg.d]))
+    cross = float(
+        np.linalg.norm(np.outer(net.params_avg["W_PV"][-1, : cfg.d], net.params_avg["W_KQ"][cfg.d, : cfg.d]))
+    )
+    checks = [
+        Check.endpoint(
+            f"seed {seed}: V_eff of the averaged network = Γ⁻¹",
+            target,
+            net.V_avg,
+            cfg.tolerance,
+            "every global minimum has V_eff = Γ⁻¹ (docs §3); the tolerance leaves room for the slow "
+            "modes a random start excites",
+        ),
+        Check.value(
+            f"seed {seed}: the cross term r·w21ᵀ has vanished (‖·‖_F / ‖Γ⁻¹‖_F)",
+            0.0,
+            cross / np.linalg.norm(target),
+            cfg.tolerance,
+            "for d ≥ 2 minima have r_{1:d} w21ᵀ = 0 (docs §3): the w-even terms they carry cost loss",
+        ),
+    ]
+    row = {
+        "seed": seed,
+        "final_rel_error": float(np.linalg.norm(net.V_avg - target) / np.linalg.norm(target)),
+        "time_to_tolerance": float(net.time[reached[0]]) if len(reached) else None,
+        "norm_r_side": r_side,
+        "norm_w21_KQ": k_side,
+        "norm_cross": cross,
+        "u_times_U_rel_error": float(
+            np.linalg.norm(net.params_avg["W_PV"][-1, -1] * net.params_avg["W_KQ"][: cfg.d, : cfg.d] - target)
+            / np.linalg.norm(target)
+        ),
+        "final_eval_loss": float(net.eval_loss[-1]),
+    }
+    arrays = {f"seed{seed}/t": net.time, f"seed{seed}/rel_error": errs, f"seed{seed}/loss": net.eval_loss}
+    return checks, row, arrays
+
+
+def run_random_init(cfg: RandomInitConfig, ctx) -> Outcome:
+    lam = np.eye(cfg.d)
+    lr = stable_lr(lam, cfg.N, cfg.lr_factor)
+    n = len(cfg.seeds)
     rows, arrays, checks = [], {}, []
-    for seed in cfg.seeds:
-        init = random_init(cfg.d, cfg.init_scale, stream_rng(seed, "init"))
-        net = train(
-            PromptDistribution(cfg.d),
-            TrainConfig(
-                N=cfg.N,
-                lr=lr,
-                steps=steps,
-                batch=cfg.batch,
-                seed=seed,
-                record_every=max(1, steps // 200),
-                average_last=0.1,
-            ),
-            init,
-            progress=ctx.progress,
-        )
-        errs = np.linalg.norm(net.V - target, axis=(1, 2)) / np.linalg.norm(target)
-        reached = np.nonzero(errs <= cfg.tolerance)[0]
-        r_side = float(np.linalg.norm(net.params_avg["W_PV"][-1, : cfg.d]))
-        k_side = float(np.linalg.norm(net.params_avg["W_KQ"][cfg.d, : cfg.d]))
-        cross = float(
-            np.linalg.norm(
-                np.outer(net.params_avg["W_PV"][-1, : cfg.d], net.params_avg["W_KQ"][cfg.d, : cfg.d])
-            )
-        )
-        checks += [
-            Check.endpoint(
-                f"seed {seed}: V_eff of the averaged network = Γ⁻¹",
-                target,
-                net.V_avg,
-                cfg.tolerance,
-                "every global minimum has V_eff = Γ⁻¹ (docs §3); the tolerance leaves room for the slow "
-                "modes a random start excites",
-            ),
-            Check.value(
-                f"seed {seed}: the cross term r·w21ᵀ has vanished (‖·‖_F / ‖Γ⁻¹‖_F)",
-                0.0,
-                cross / np.linalg.norm(target),
-                cfg.tolerance,
-                "for d ≥ 2 minima have r_{1:d} w21ᵀ = 0 (docs §3): the w-even terms they carry cost loss",
-            ),
-        ]
-        rows.append(
-            {
-                "seed": seed,
-                "final_rel_error": float(np.linalg.norm(net.V_avg - target) / np.linalg.norm(target)),
-                "time_to_tolerance": float(net.time[reached[0]]) if len(reached) else None,
-                "norm_r_side": r_side,
-                "norm_w21_KQ": k_side,
-                "norm_cross": cross,
-                "u_times_U_rel_error": float(
-                    np.linalg.norm(
-                        net.params_avg["W_PV"][-1, -1] * net.params_avg["W_KQ"][: cfg.d, : cfg.d] - target
-                    )
-                    / np.linalg.norm(target)
-                ),
-                "final_eval_loss": float(net.eval_loss[-1]),
-            }
-        )
-        arrays[f"seed{seed}/t"] = net.time
-        arrays[f"seed{seed}/rel_error"] = errs
-        arrays[f"seed{seed}/loss"] = net.eval_loss
+    for seed_checks, row, seed_arrays in ctx.map(_random_init_seed, [cfg] * n, cfg.seeds, [ctx.progress] * n):
+        checks += seed_checks
+        rows.append(row)
+        arrays.update(seed_arrays)
     summary = {
         "lr": lr,
-        "steps": steps,
+        "steps": int(np.ceil(cfg.time / lr)),
         "min_loss": minimum_loss(lam, cfg.N),
         "zero_predictor_loss": cfg.d / 2,
         "seeds": rows,

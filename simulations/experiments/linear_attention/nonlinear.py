@@ -154,8 +154,8 @@ def run_nonlinear(cfg: NonlinearConfig, ctx) -> Outcome:
     d, N = cfg.model.d, cfg.train.N
     Ms = np.arange(2 * N + 1)
     keys = [(law, pos, s) for law in cfg.laws for pos in cfg.positional for s in cfg.seeds]
-    futures = {k: ctx.executor.submit(_train, cfg.model, cfg.train, *k) for k in keys}
-    nets = {k: f.result().params for k, f in futures.items()}
+    trained = ctx.map(_train, [cfg.model] * len(keys), [cfg.train] * len(keys), *zip(*keys, strict=True))
+    nets = {k: r.params for k, r in zip(keys, trained, strict=True)}
     arrays, rows, checks = {"Ms": Ms}, [], []
     for law in cfg.laws:
         exp_law = RandomDiagonalCovariance.exponential(d)

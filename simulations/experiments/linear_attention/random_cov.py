@@ -110,6 +110,95 @@ def real_prompts(params, V, cfg: RandomCovConfig, rng) -> dict:
     }
 
 
+def _train_at(cfg: RandomCovConfig, law, N: int, progress: bool) -> tuple[list[Check], dict]:
+    """Flow and network at training length N on the random-Λ law (module-level: runs in workers)."""
+    d = cfg.d
+    checks = []
+    sigma = paper_sigma(np.diag(law.m1), N)
+    fast = integrate_flow(law, N, sigma, t_max=1e6)
+    C = law.C(N)
+    tol = np.sqrt(2e-10 / C.min()) / np.linalg.norm(law.minimizer(N))
+    checks.append(
+        Check.endpoint(
+            f"random-Λ flow endpoint = sympy per-mode minimiser (N={N})",
+            sympy_law_minimizer(law, N),
+            fast.V[-1],
+            tol,
+            "the flow stops at gap 1e-10 = ½ Σ C_ij Δ_ij² ⇒ ‖Δ‖_F ≤ √(2·gap/min C)",
+        )
+    )
+    checks.append(
+        Check.value(
+            f"random-Λ flow: fast path = dense path along the trajectory (N={N})",
+            0.0,
+            path_disagreement(law, N, sigma, fast.t_converged),
+            1e-7,
+            "max relative difference of u·U on a 60-point grid; rtol 1e-10",
+        )
+    )
+    cmp = flow_vs_network(
+        law,
+        N,
+        lr_factor=cfg.lr_factor,
+        batch=cfg.batch,
+        average_steps=cfg.average_steps,
+        seed=cfg.seed,
+        min_transient_steps=1,
+        progress=progress,
+    )
+    net = cmp.network
+    checks.append(
+        Check.endpoint(
+            f"network trained on random Λ: u·U = (EΓΛ²)⁻¹EΛ² (N={N})",
+            cmp.minimizer,
+            net.V_avg,
+            0.03,
+            "≈ 3 s.e.: u·U's collective diagonal mode scatters by ≈ 1% over seeds",
+        )
+    )
+    # the mean prediction E[ŷ | x_q, w] over fresh Λ_new: E[ĥ_M | Λ] = Λ w exactly, so it is x_qᵀ V (EΛ) w
+    rng = stream_rng(cfg.seed, f"brittle-{N}")
+    xq, w = rng.standard_normal(d), rng.standard_normal(d)
+    lam_new = rng.exponential(1.0, size=(cfg.n_mc, d))
+    X = rng.standard_normal((cfg.n_mc, cfg.M_test, d)) * np.sqrt(lam_new)[:, None, :]
+    yhat = network_predict(net.params_avg, embed(X, X @ w, np.broadcast_to(xq, (cfg.n_mc, d))))
+    pred = float(xq @ net.V_avg.T @ (law.m1 * w))
+    mc, se = float(yhat.mean()), float(yhat.std(ddof=1) / np.sqrt(cfg.n_mc))
+    checks.append(
+        Check.monte_carlo(f"network's mean prediction over fresh Λ_new = x_qᵀV(EΛ)w (N={N})", pred, mc, se)
+    )
+    real = real_prompts(net.params_avg, net.V_avg.T, cfg, stream_rng(cfg.seed, f"real-{N}"))
+    checks.append(
+        Check.monte_carlo(
+            f"real test prompts (x_q from Λ_new too): slope of ŷ on y_q (N={N})",
+            real["slope_theory"],
+            real["slope"],
+            real["slope_se"],
+        )
+    )
+    checks.append(
+        Check.monte_carlo(
+            f"real test prompts: risk = E_Λ[exact risk at Λ_new] (N={N})",
+            real["risk_theory"],
+            real["risk"],
+            float(np.hypot(real["risk_se"], real["risk_theory_se"])),
+        )
+    )
+    info = {
+        "v_network": float(np.mean(np.diag(net.V_avg))),
+        "v_theory": float(cmp.minimizer[0, 0]),
+        "rel_error": cmp.endpoint_error,
+        "mean_prediction_mc": mc,
+        "mean_prediction_theory": pred,
+        "naive_target_xq_w": float(xq @ w),
+        "lr": cmp.lr,
+        "sigma": cmp.sigma,
+        "window_drift": net.window_drift,
+        "real_prompts": real,
+    }
+    return checks, info
+
+
 def run_random_cov(cfg: RandomCovConfig, ctx) -> Outcome:
     d = cfg.d
     law = RandomDiagonalCovariance.exponential(d)
@@ -144,92 +233,13 @@ def run_random_cov(cfg: RandomCovConfig, ctx) -> Outcome:
             "E λ³ of Exp(1) has relative MC s.e. ≈ √(720−36)/6/√n ≈ 4.4/√n; 30/√n ≈ 7 s.e.",
         ),
     ]
+    n = len(cfg.train_Ns)
     trained = {}
-    for N in cfg.train_Ns:
-        sigma = paper_sigma(np.diag(law.m1), N)
-        fast = integrate_flow(law, N, sigma, t_max=1e6)
-        C = law.C(N)
-        tol = np.sqrt(2e-10 / C.min()) / np.linalg.norm(law.minimizer(N))
-        checks.append(
-            Check.endpoint(
-                f"random-Λ flow endpoint = sympy per-mode minimiser (N={N})",
-                sympy_law_minimizer(law, N),
-                fast.V[-1],
-                tol,
-                "the flow stops at gap 1e-10 = ½ Σ C_ij Δ_ij² ⇒ ‖Δ‖_F ≤ √(2·gap/min C)",
-            )
-        )
-        checks.append(
-            Check.value(
-                f"random-Λ flow: fast path = dense path along the trajectory (N={N})",
-                0.0,
-                path_disagreement(law, N, sigma, fast.t_converged),
-                1e-7,
-                "max relative difference of u·U on a 60-point grid; rtol 1e-10",
-            )
-        )
-        cmp = flow_vs_network(
-            law,
-            N,
-            lr_factor=cfg.lr_factor,
-            batch=cfg.batch,
-            average_steps=cfg.average_steps,
-            seed=cfg.seed,
-            min_transient_steps=1,
-            progress=ctx.progress,
-        )
-        net = cmp.network
-        checks.append(
-            Check.endpoint(
-                f"network trained on random Λ: u·U = (EΓΛ²)⁻¹EΛ² (N={N})",
-                cmp.minimizer,
-                net.V_avg,
-                0.03,
-                "≈ 3 s.e.: u·U's collective diagonal mode scatters by ≈ 1% over seeds",
-            )
-        )
-        # the mean prediction E[ŷ | x_q, w] over fresh Λ_new: E[ĥ_M | Λ] = Λ w exactly, so it is x_qᵀ V (EΛ) w
-        rng = stream_rng(cfg.seed, f"brittle-{N}")
-        xq, w = rng.standard_normal(d), rng.standard_normal(d)
-        lam_new = rng.exponential(1.0, size=(cfg.n_mc, d))
-        X = rng.standard_normal((cfg.n_mc, cfg.M_test, d)) * np.sqrt(lam_new)[:, None, :]
-        yhat = network_predict(net.params_avg, embed(X, X @ w, np.broadcast_to(xq, (cfg.n_mc, d))))
-        pred = float(xq @ net.V_avg.T @ (law.m1 * w))
-        mc, se = float(yhat.mean()), float(yhat.std(ddof=1) / np.sqrt(cfg.n_mc))
-        checks.append(
-            Check.monte_carlo(
-                f"network's mean prediction over fresh Λ_new = x_qᵀV(EΛ)w (N={N})", pred, mc, se
-            )
-        )
-        real = real_prompts(net.params_avg, net.V_avg.T, cfg, stream_rng(cfg.seed, f"real-{N}"))
-        checks.append(
-            Check.monte_carlo(
-                f"real test prompts (x_q from Λ_new too): slope of ŷ on y_q (N={N})",
-                real["slope_theory"],
-                real["slope"],
-                real["slope_se"],
-            )
-        )
-        checks.append(
-            Check.monte_carlo(
-                f"real test prompts: risk = E_Λ[exact risk at Λ_new] (N={N})",
-                real["risk_theory"],
-                real["risk"],
-                float(np.hypot(real["risk_se"], real["risk_theory_se"])),
-            )
-        )
-        trained[str(N)] = {
-            "v_network": float(np.mean(np.diag(net.V_avg))),
-            "v_theory": float(cmp.minimizer[0, 0]),
-            "rel_error": cmp.endpoint_error,
-            "mean_prediction_mc": mc,
-            "mean_prediction_theory": pred,
-            "naive_target_xq_w": float(xq @ w),
-            "lr": cmp.lr,
-            "sigma": cmp.sigma,
-            "window_drift": net.window_drift,
-            "real_prompts": real,
-        }
+    for N, (n_checks, info) in zip(
+        cfg.train_Ns, ctx.map(_train_at, [cfg] * n, [law] * n, cfg.train_Ns, [ctx.progress] * n), strict=True
+    ):
+        checks += n_checks
+        trained[str(N)] = info
     return Outcome(
         {"d": d, "limit": limit, "trained": trained},
         {"Ns": np.array(cfg.Ns), "v_theory": v_theory, "v_sampled": v_sampled},

@@ -90,40 +90,50 @@ class RiskConfig:
         require(self.average_steps >= 1, "average_steps", "be >= 1")
 
 
-def run_risk(cfg: RiskConfig, ctx) -> Outcome:
+def _risk_at(cfg: RiskConfig, N: int, progress: bool) -> tuple[list[Check], dict, dict]:
+    """The risk over test lengths M for training length N (module-level: runs in workers)."""
     d = cfg.d
     dist = PromptDistribution(d, noise_var=cfg.noise_var)
+    V = global_minimizer(np.eye(d), N)
+    params, info = trained_network(d, N, cfg, progress)
+    V_net = effective_matrix(params).T  # predictor convention ŷ = x_qᵀ V ĥ
+    net_info = {
+        **info,
+        "rel_error": float(np.linalg.norm(V_net - V) / np.linalg.norm(V)),
+        "limit": test_risk(V, np.inf, test_cov=np.eye(d), noise_var=cfg.noise_var),
+    }
+    checks, rows = (
+        [],
+        {k: [] for k in ("formula", "mc", "mc_se", "net", "net_se", "net_formula", "ols", "ols_se")},
+    )
+    for M in cfg.Ms:
+        f = test_risk(V, M, test_cov=np.eye(d), noise_var=cfg.noise_var)
+        mc, se = mc_risk(closed_form_predictor(V), dist, M, cfg.n_mc, stream_rng(cfg.seed, f"mc-{N}-{M}"))
+        net, net_se = mc_risk(
+            network_predictor(params), dist, M, cfg.n_mc, stream_rng(cfg.seed, f"net-{N}-{M}")
+        )
+        ols, ols_se = mc_risk(ols_predict, dist, M, cfg.n_mc, stream_rng(cfg.seed, f"ols-{N}-{M}"))
+        fn = test_risk(V_net, M, test_cov=np.eye(d), noise_var=cfg.noise_var)
+        checks.append(Check.monte_carlo(f"risk formula vs Monte Carlo (N={N}, M={M})", f, mc, se))
+        checks.append(
+            Check.monte_carlo(f"trained network vs formula at its own u·U (N={N}, M={M})", fn, net, net_se)
+        )
+        for k, v in zip(rows, (f, mc, se, net, net_se, fn, ols, ols_se), strict=True):
+            rows[k].append(v)
+    return checks, net_info, {f"N{N}/{k}": np.array(v) for k, v in rows.items()}
+
+
+def run_risk(cfg: RiskConfig, ctx) -> Outcome:
     checks, arrays, nets = [], {"Ms": np.array(cfg.Ms)}, {}
-    for N in cfg.Ns:
-        V = global_minimizer(np.eye(d), N)
-        params, info = trained_network(d, N, cfg, ctx.progress)
-        V_net = effective_matrix(params).T  # predictor convention ŷ = x_qᵀ V ĥ
-        nets[str(N)] = {
-            **info,
-            "rel_error": float(np.linalg.norm(V_net - V) / np.linalg.norm(V)),
-            "limit": test_risk(V, np.inf, test_cov=np.eye(d), noise_var=cfg.noise_var),
-        }
-        rows = {k: [] for k in ("formula", "mc", "mc_se", "net", "net_se", "net_formula", "ols", "ols_se")}
-        for M in cfg.Ms:
-            f = test_risk(V, M, test_cov=np.eye(d), noise_var=cfg.noise_var)
-            mc, se = mc_risk(closed_form_predictor(V), dist, M, cfg.n_mc, stream_rng(cfg.seed, f"mc-{N}-{M}"))
-            net, net_se = mc_risk(
-                network_predictor(params), dist, M, cfg.n_mc, stream_rng(cfg.seed, f"net-{N}-{M}")
-            )
-            ols, ols_se = mc_risk(ols_predict, dist, M, cfg.n_mc, stream_rng(cfg.seed, f"ols-{N}-{M}"))
-            fn = test_risk(V_net, M, test_cov=np.eye(d), noise_var=cfg.noise_var)
-            checks.append(Check.monte_carlo(f"risk formula vs Monte Carlo (N={N}, M={M})", f, mc, se))
-            checks.append(
-                Check.monte_carlo(
-                    f"trained network vs formula at its own u·U (N={N}, M={M})", fn, net, net_se
-                )
-            )
-            for k, v in zip(rows, (f, mc, se, net, net_se, fn, ols, ols_se), strict=True):
-                rows[k].append(v)
-        for k, v in rows.items():
-            arrays[f"N{N}/{k}"] = np.array(v)
+    n = len(cfg.Ns)
+    for N, (n_checks, info, n_arrays) in zip(
+        cfg.Ns, ctx.map(_risk_at, [cfg] * n, cfg.Ns, [ctx.progress] * n), strict=True
+    ):
+        checks += n_checks
+        nets[str(N)] = info
+        arrays.update(n_arrays)
     return Outcome(
-        {"d": d, "Ns": list(cfg.Ns), "noise_var": cfg.noise_var, "networks": nets}, arrays, tuple(checks)
+        {"d": cfg.d, "Ns": list(cfg.Ns), "noise_var": cfg.noise_var, "networks": nets}, arrays, tuple(checks)
     )
 
 

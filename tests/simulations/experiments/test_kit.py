@@ -10,6 +10,7 @@ from simulations.executors import InProcessExecutor
 from simulations.experiments.jobs import Job, JobFailure, run_jobs
 from simulations.experiments.kit import Check, Context, Outcome
 from simulations.induction_head import DataConfig, TrainConfig, train
+from simulations.interfaces.report import counts, format_table
 
 
 def test_value_and_relative():
@@ -63,6 +64,25 @@ def test_thresholds_and_holds():
     assert Check.at_most("a", 100.0, 200.0, "why").passed
     assert not Check.at_most("a", 300.0, 200.0, "why").passed
     assert Check.holds("h", True, "why").passed and not Check.holds("h", False, "why").passed
+
+
+def test_a_finding_is_reported_either_way_and_only_it_is_not_binding():
+    shown, not_shown = Check.finding("f", True, "why"), Check.finding("f", False, "why", "IC 0.27")
+    assert shown.passed and not not_shown.passed and not_shown.detail == "IC 0.27"
+    assert not shown.binding and not not_shown.binding
+    assert Check.holds("h", False, "why").binding and Check.value("v", 1, 1, 0.1, "why").binding
+    rows = [
+        c.as_dict() for c in (shown, not_shown, Check.holds("h", True, "w"), Check.holds("h", False, "w"))
+    ]
+    assert [r["binding"] for r in rows] == [False, False, True, True]
+    assert counts(rows) == (1, 1, 1, 1)  # validate's exit status reads counts(rows)[1]: the failed checks
+    table = format_table(rows).splitlines()
+    assert [line.split()[-1] for line in table[1:5]] == ["shown", "shown", "ok", "FAIL"]  # "not shown"
+    assert table[2].endswith("not shown")
+    assert (
+        table[-1]
+        == "1 checks passed, 1 failed; paper's claims at this setting: 1 shown, 1 not shown (findings)"
+    )
 
 
 def test_a_nan_discrepancy_never_passes():

@@ -56,6 +56,24 @@ TINY = {
 }
 PASS = Check.value("a passing check", 1.0, 1.0, 0.1, "test: equal sides")
 FAIL = Check.value("a failing check", 0.0, 1.0, 0.1, "test: sides 1 apart, tolerance 0.1")
+SHOWN = Check.finding("a claim that shows", True, "test: a finding that holds")
+NOT_SHOWN = Check.finding("a claim that does not show", False, "test: a finding that does not hold")
+
+
+def split(checks) -> tuple[int, int, int, int]:
+    """Written out here: (binding passed, binding failed, findings shown, findings not shown)."""
+    binding = [c for c in checks if c["kind"] != "finding"]
+    found = [c for c in checks if c["kind"] == "finding"]
+    p, s = sum(c["passed"] for c in binding), sum(c["passed"] for c in found)
+    return p, len(binding) - p, s, len(found) - s
+
+
+def mark(c) -> str:
+    if c["kind"] == "finding":
+        return "shown" if c["passed"] else "not shown"
+    return "ok" if c["passed"] else "FAIL"
+
+
 # experiment -> the verdict its saved checks give (report.py: every check passes / some / none / none made)
 VERDICTS = {
     "linear-attention-symbolic": "no checks",
@@ -97,8 +115,8 @@ def results(tmp_path_factory) -> Path:
     passing = {**out.summary, "checks": [PASS.as_dict(), PASS.as_dict()]}
     save(root, "linear-attention-random-init", "run", cfg, passing, out.arrays, sec)
 
-    cfg, out, sec = outcomes["linear-attention-risk"]  # its real checks, with one pass and one fail added
-    checks = [c.as_dict() for c in out.checks] + [PASS.as_dict(), FAIL.as_dict()]
+    cfg, out, sec = outcomes["linear-attention-risk"]  # its real checks, one pass, one fail, two findings
+    checks = [c.as_dict() for c in out.checks] + [x.as_dict() for x in (PASS, FAIL, SHOWN, NOT_SHOWN)]
     save(root, "linear-attention-risk", "run", cfg, {**out.summary, "checks": checks}, out.arrays, sec)
 
     cfg, out, sec = outcomes["induction-head-curves"]  # its failing real checks (40 steps), and one more
@@ -220,21 +238,31 @@ def test_summary_table_first_with_counts_and_verdicts(report, results):
     table = report.root.find("table")[0]
     assert not any(t is table for s in report.root.find("section") for t in s.find("table"))
     rows = table.find("tr")
-    assert cells(rows[0]) == ["experiment", "passed", "failed", "verdict", "time (s)"]
+    assert cells(rows[0]) == [
+        "experiment",
+        "checks passed",
+        "checks failed",
+        "findings shown",
+        "verdict",
+        "time (s)",
+    ]
     names = [n for n in EXPERIMENTS if n in VERDICTS]
     assert [cells(r)[0] for r in rows[1:]] == names
-    total_pass = total_fail = 0
+    total = np.zeros(4, int)
     for r in rows[1:]:
-        name, passed, failed, v, seconds = cells(r)
-        checks = runs[name].checks
-        n_pass = sum(c["passed"] for c in checks)
-        assert (int(passed), int(failed)) == (n_pass, len(checks) - n_pass)
+        name, passed, failed, shown, v, seconds = cells(r)
+        n = split(runs[name].checks)
+        assert (int(passed), int(failed)) == n[:2]
+        assert shown == (f"{n[2]} of {n[2] + n[3]}" if n[2] + n[3] else "—")
         assert v == VERDICTS[name]
         assert float(seconds) == pytest.approx(runs[name].seconds, rel=1e-3)
         assert r.find("a")[0].attrs["href"] == f"#{name}"  # links to its section
-        total_pass, total_fail = total_pass + n_pass, total_fail + len(checks) - n_pass
+        total += n
+    assert total[2:].tolist() == [1, 1]  # the risk run's two findings
     headline = report.root.find("p")[0].text()
-    assert headline.startswith(f"{total_pass} checks pass, {total_fail} fail")
+    assert headline.startswith(
+        f"{total[0]} checks passed, {total[1]} failed; paper's claims at this setting: 1 shown, 1 not shown"
+    )
 
 
 def test_each_section_states_claim_verdict_and_checks(report, results):
@@ -254,7 +282,7 @@ def test_each_section_states_claim_verdict_and_checks(report, results):
         (table,) = tables
         rows = [cells(r) for r in table.find("tr")[1:]]
         assert [r[0] for r in rows] == [c["name"] for c in run.checks]
-        assert [r[5] for r in rows] == ["pass" if c["passed"] else "FAIL" for c in run.checks]
+        assert [r[5] for r in rows] == [mark(c) for c in run.checks]
         assert [r[6].split("; ")[0] for r in rows] == [c["why"].split("; ")[0] for c in run.checks]
         config = s.find("pre")[0].text()
         assert all(f"{k} = " in config for k, v in run.config.items() if not isinstance(v, dict))
@@ -324,9 +352,9 @@ def test_markdown_links_each_figure_that_exists(results, report):
     for name, v in VERDICTS.items():
         assert f"## {name}" in md and f"**Verdict: {v}**" in md
         assert f"**Claim.** {EXPERIMENTS[name].claim}" in md
-        checks = runs[name].checks
-        n_pass = sum(c["passed"] for c in checks)
-        assert f"| [{name}](#{name}) | {n_pass} | {len(checks) - n_pass} | {v} |" in md
+        p, f, s, n = split(runs[name].checks)
+        shown = f"{s} of {s + n}" if s + n else "—"
+        assert f"| [{name}](#{name}) | {p} | {f} | {shown} | {v} |" in md
     assert "linear-attention-shifts" not in md
 
 

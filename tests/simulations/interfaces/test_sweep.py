@@ -75,7 +75,9 @@ def test_same_numbers_in_process_and_in_local_processes(tmp_path):
     assert len(a.done_now) == len(b.done_now) == 4
     assert_same_cells(cell_numbers(a.folder), cell_numbers(b.folder))
     summary = (a.folder / "summary.csv").read_text().splitlines()
-    assert len(summary) == 1 + 2 and summary[0].startswith("data.B,data.epsilon,seeds,checks_passed")
+    assert len(summary) == 1 + 2 and summary[0].startswith(
+        "data.B,data.epsilon,seeds,checks_passed,findings_shown"
+    )
 
 
 def test_same_numbers_on_a_dask_local_cluster(tmp_path):
