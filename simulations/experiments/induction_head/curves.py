@@ -52,11 +52,20 @@ def curve_checks(cfg: CurvesConfig, per_seed: list[dict], histories: dict) -> li
     for r in per_seed:
         s, h = r["seed"], histories[r["seed"]]
         checks.append(
-            Check.at_least(
-                f"seed {s}: final IC accuracy ≥ 0.9",
-                r["final_acc_ic"],
-                0.9,
-                "well above the transition level; IC is read on novel classes",
+            Check.finding(
+                f"seed {s}: IC accuracy ends near 1 (≥ 0.9)",
+                r["final_acc_ic"] >= 0.9,
+                "the paper's end state; a finding, since a model can learn ICL by its induction head and "
+                "still end lower (the minimal model at p_C = 0: docs §5)",
+                f"final IC {r['final_acc_ic']:.3f}",
+            )
+        )
+        checks.append(
+            Check.holds(
+                f"seed {s}: IC accuracy crosses the transition level (B/N + 1)/2",
+                r["transition_step"] is not None,
+                "the abrupt transition happens within the run",
+                f"transition step {r['transition_step']}",
             )
         )
         if cfg.model == "network":

@@ -78,10 +78,10 @@ class DataDependenceConfig:
 
     data: DataConfig = replace(QUICK_DATA, p_C=0.0)
     train: TrainConfig = replace(QUICK_TRAIN, steps=4000, eval_every=500)
-    Ks: tuple[int, ...] = (32, 128, 512)
+    Ks: tuple[int, ...] = (128, 512)
     Bs: tuple[int, ...] = (0, 1, 2)
-    epsilons: tuple[float, ...] = (0.0, 0.1, 0.4, 1.0)
-    alphas: tuple[float, ...] = (0.0, 1.0, 2.0)
+    epsilons: tuple[float, ...] = (0.1, 0.4, 1.0)
+    alphas: tuple[float, ...] = (0.0, 1.0)
     mixture_p_B: tuple[float, ...] = (0.8,)
     mixture_p_C: tuple[float, ...] = (0.5,)
     models: tuple[str, ...] = MODELS

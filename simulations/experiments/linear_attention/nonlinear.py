@@ -150,25 +150,34 @@ def _train(model, train, law, positional, seed):
     return train_transformer(replace(model, positional=positional), replace(train, covariance=law, seed=seed))
 
 
+def _lsa_params(cfg: NonlinearConfig, law: str, progress: bool) -> dict:
+    """The averaged weights of the LSA network trained on ``law`` (module-level: runs in workers)."""
+    d = cfg.model.d
+    cmp = flow_vs_network(
+        np.eye(d) if law == "identity" else RandomDiagonalCovariance.exponential(d),
+        cfg.train.N,
+        batch=512,
+        seed=cfg.seed,
+        lr_factor=1.0 if law == "identity" else 0.5,
+        average_steps=cfg.lsa_average_steps,
+        min_transient_steps=1,
+        progress=progress,
+    )
+    return cmp.network.params_avg
+
+
 def run_nonlinear(cfg: NonlinearConfig, ctx) -> Outcome:
     d, N = cfg.model.d, cfg.train.N
     Ms = np.arange(2 * N + 1)
     keys = [(law, pos, s) for law in cfg.laws for pos in cfg.positional for s in cfg.seeds]
-    trained = ctx.map(_train, [cfg.model] * len(keys), [cfg.train] * len(keys), *zip(*keys, strict=True))
-    nets = {k: r.params for k, r in zip(keys, trained, strict=True)}
+    # the transformers first, then the LSA networks: these fill a worker the last transformers leave idle
+    futures = [ctx.executor.submit(_train, cfg.model, cfg.train, *k) for k in keys]
+    lsa_futures = {law: ctx.executor.submit(_lsa_params, cfg, law, ctx.progress) for law in cfg.laws}
+    nets = {k: f.result().params for k, f in zip(keys, futures, strict=True)}
+    lsa_runs = {law: f.result() for law, f in lsa_futures.items()}
     arrays, rows, checks = {"Ms": Ms}, [], []
     for law in cfg.laws:
         exp_law = RandomDiagonalCovariance.exponential(d)
-        lsa = flow_vs_network(
-            np.eye(d) if law == "identity" else exp_law,
-            N,
-            batch=512,
-            seed=cfg.seed,
-            lr_factor=1.0 if law == "identity" else 0.5,
-            average_steps=cfg.lsa_average_steps,
-            min_transient_steps=1,
-            progress=ctx.progress,
-        )
         V = (global_minimizer(np.eye(d), N) if law == "identity" else exp_law.minimizer(N)).T
         for test in [None, *cfg.scales]:
             tag = f"{law}/{'train' if test is None else f'c{test:g}'}"
@@ -176,7 +185,7 @@ def run_nonlinear(cfg: NonlinearConfig, ctx) -> Outcome:
             X, y, _ = shifted_prompts(d, cfg.n_test, 2 * N + 1, law, test, rng)
             ols = ols_errors(X, y)
             zero = y**2
-            lsa_e = lsa_errors(lsa.network.params_avg, X, y)
+            lsa_e = lsa_errors(lsa_runs[law], X, y)
             th, th_inf = lsa_theory(V, None if (law == "identity" and test is None) else exp_law, test, Ms)
             arrays.update(
                 {
