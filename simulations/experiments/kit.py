@@ -41,8 +41,9 @@ class Check:
         Where the tolerance comes from (a Monte Carlo standard error, an integrator tolerance...).
     kind : str
         The constructor that made it: value, relative, monte_carlo, trajectory, endpoint, bound, threshold,
-        holds, finding. A *finding* records whether a paper's claim shows at the setting run; it enters the
-        experiment's verdict but not the exit status of ``validate``/``reproduce`` (:attr:`binding`).
+        holds, direction, finding. A *finding* records whether a paper's claim shows at the setting run; it
+        enters the experiment's verdict but not the exit status of ``validate``/``reproduce``
+        (:attr:`binding`).
     detail : str
         Extra measured context (a bound's tightness, the number of trajectory points...).
     """
@@ -189,6 +190,24 @@ class Check:
         """A claim that holds or not (an ordering, an exact symbolic identity)."""
         ok = bool(ok)
         return cls(name, 1.0, 1.0 if ok else 0.0, 0.0 if ok else 1.0, 0.0, why, "holds", detail)
+
+    @classmethod
+    def direction(cls, name, values, sign: int, tolerance, why) -> Check:
+        """``values`` along an axis move in direction ``sign`` (+1 up, −1 down): the end points change by at
+        least ``tolerance`` and no step between neighbours reverses by more than it."""
+        v, tol = np.asarray(values, float), float(tolerance)
+        change = sign * (v[-1] - v[0])
+        reversal = max(0.0, float(np.max(-sign * np.diff(v)))) if len(v) > 1 else 0.0
+        return cls(
+            name,
+            sign * tol,
+            float(v[-1] - v[0]),
+            max(0.0, tol - change, reversal - tol),
+            0.0,
+            why,
+            "direction",
+            f"values {np.round(v, 3).tolist()}",
+        )
 
     @classmethod
     def finding(cls, name, ok: bool, why, detail: str = "") -> Check:

@@ -45,8 +45,9 @@ PARAM_NAMES = (
 
 
 def init_params(config, rng: np.random.Generator, dtype=np.float32) -> dict:
-    """Spec §2 initialisation: Q, K, V ~ N(0, 1/D); MLP weights N(0, 2/width), biases N(0, 1/width);
-    read-out N(0, 1/width). ``config`` needs ``width`` (P + D), ``D``, ``L`` and optionally ``hidden``."""
+    """Initialisation (docs/induction_head.md §2): Q, K, V ~ N(0, 1/D); MLP weights N(0, 2/width), biases
+    N(0, 1/width); read-out N(0, 1/width). ``config`` needs ``width`` (P + D), ``D``, ``L`` and optionally
+    ``hidden``."""
     w, D = config.width, config.D
     p = {
         f"attn{layer}.{m}": (rng.standard_normal((w, w)) / np.sqrt(D)).astype(dtype)
@@ -58,7 +59,8 @@ def init_params(config, rng: np.random.Generator, dtype=np.float32) -> dict:
 
 
 def init_classifier(in_width: int, hidden: int, L: int, rng: np.random.Generator, dtype=np.float32) -> dict:
-    """Spec §2 classifier: MLP weights N(0, 2/fan-in), biases N(0, 1/hidden), read-out N(0, 1/hidden)."""
+    """The classifier (docs/induction_head.md §2): MLP weights N(0, 2/fan-in), biases N(0, 1/hidden), read-out
+    N(0, 1/hidden)."""
 
     def n(shape, var):
         return (rng.standard_normal(shape) * np.sqrt(var)).astype(dtype)

@@ -27,7 +27,7 @@ def check_rows(runs: list[SavedRun]) -> list[dict]:
 
 
 def is_finding(check: dict) -> bool:
-    """A finding (whether a paper's claim shows here) rather than a check whose failure is a defect."""
+    """A saved finding (kind "finding", made by ``Check.finding``), not a check whose failure is a defect."""
     return check.get("kind") == "finding"
 
 

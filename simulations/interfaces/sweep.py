@@ -38,7 +38,7 @@ from ..experiments.catalogue import get
 from ..experiments.jobs import JobFailure, completed, iter_jobs
 from ..experiments.kit import Context, Experiment
 from ..storage import load_run, remove_stale_temporaries, write_json, write_run, write_text
-from .report import is_finding
+from .report import counts
 
 
 @dataclass(frozen=True)
@@ -318,14 +318,12 @@ def write_summary(folder) -> Path:
             for k, v in _numbers(run.metrics).items():
                 if k not in ("seed",):
                     values[k].append(v)
-        checks = [c for run in runs for c in run.checks]
-        binding = [c["passed"] for c in checks if not is_finding(c)]
-        found = [c["passed"] for c in checks if is_finding(c)]
+        passed, failed, shown, not_shown = counts([c for run in runs for c in run.checks])
         row = {
             **json.loads(point),
             "seeds": len(runs),
-            "checks_passed": float(np.mean(binding)) if binding else None,
-            "findings_shown": float(np.mean(found)) if found else None,
+            "checks_passed": passed / (passed + failed) if passed + failed else None,
+            "findings_shown": shown / (shown + not_shown) if shown + not_shown else None,
         }
         for k, v in sorted(values.items()):
             a = np.array(v)

@@ -1,6 +1,6 @@
 r"""A small decoder-only (GPT-2-style) transformer in numpy for in-context linear regression, with a
-hand-written backward pass and Adam (spec linear_attention §7: the nonlinear side of Zhang, Frei & Bartlett's
-comparison, after Garg et al. 2022).
+hand-written backward pass and Adam (docs/linear_attention.md §8: the nonlinear side of Zhang, Frei &
+Bartlett's comparison, after Garg et al. 2022).
 
 Tokens (Garg et al. 2022): the prompt (x_1, y_1, …, x_M, y_M) is the sequence x_1, y_1, x_2, y_2, …, one
 token each, with x-tokens [x; 0] and y-tokens [0_d; y] in R^{d+1}. The network is

@@ -1,4 +1,4 @@
-r"""Three nested logits: the phenomenological model of abrupt in-context learning (spec induction_head §6).
+r"""Three nested logits: the phenomenological model of abrupt in-context learning (docs/induction_head.md §6).
 
 *Package formulation* (the paper's exact equations could not be confirmed; docs/induction_head.md):
   s = σ(β₁)                                   layer-1 previous-token weight
@@ -100,7 +100,7 @@ def model(depth: int = 3):
 
 
 def nested_logit_loss(beta1, alpha, xi, N, L):
-    """ℒ(β₁, α, ξ) of spec §6 for the three-level model, broadcasting over array arguments."""
+    """ℒ(β₁, α, ξ) of docs/induction_head.md §6 for the three-level model, broadcasting over arrays."""
     _check(N, L, 3)
     return model(3)["f_loss"](np.asarray(beta1, float), np.asarray(alpha, float), np.asarray(xi, float), N, L)
 
@@ -160,7 +160,8 @@ def integrate_nested_logits(
     t_eval=None,
     frozen=(),
 ) -> NestedLogitTrajectory:
-    r"""Integrate dθ/dt = −∇ℒ(θ) from ``init`` (spec §6), LSODA with the sympy Hessian as Jacobian.
+    r"""Integrate dθ/dt = −∇ℒ(θ) from ``init`` (docs/induction_head.md §6), LSODA with the sympy Hessian
+    as Jacobian.
 
     Parameters
     ----------
@@ -224,7 +225,8 @@ def integrate_nested_logits(
 
 
 def progress_analogues(traj: NestedLogitTrajectory, N, L) -> dict[str, np.ndarray]:
-    """The networks' progress measures (spec §3) as the idealised model has them, along a depth-3 trajectory.
+    """The networks' progress measures (docs/induction_head.md §3) as the idealised model has them, along a
+    depth-3 trajectory.
 
     ILA1 = s = σ(β₁) (layer-1 weight on the previous item); TILA2 = p (layer-2 weight on the right label);
     CLA = (e^{ξp} + (N − 1)e^{ξq}) / Z, the classifier's mass on the N context labels. (TLA2 is identically 1:
@@ -242,7 +244,7 @@ def progress_analogues(traj: NestedLogitTrajectory, N, L) -> dict[str, np.ndarra
 
 def growth_order(traj: NestedLogitTrajectory, threshold: float = 0.1) -> list[tuple[str, float | None]]:
     """The parameters sorted by onset: the first time each moves ``threshold`` away from its initial value
-    (the intrinsic curriculum ξ → α → β₁ of spec §6). None if it never does."""
+    (the intrinsic curriculum ξ → α → β₁ of docs/induction_head.md §6). None if it never does."""
     out = []
     for k, name in enumerate(traj.names):
         idx = np.nonzero(np.abs(traj.params[:, k] - traj.params[0, k]) >= threshold)[0]

@@ -1,6 +1,6 @@
-r"""Gradient flow of the reduced LSA loss (docs/linear_attention.md §4), integrated with ``solve_ivp``.
+r"""Gradient flow of the reduced LSA loss (docs/linear_attention.md §2), integrated with ``solve_ivp``.
 
-Two paths (docs/linear_attention.md §4, "The flow and its two integrators"):
+Two paths (docs/linear_attention.md §2, "The flow and its two integrators"):
 
 * ``path="eigen"`` (default, fast): in Λ's eigenbasis the loss is a sum of scalar modes
   (:func:`theory.linear_attention.symbolic.mode_decomposition`). The d diagonal modes are integrated
@@ -97,7 +97,7 @@ class _Problem:
     """Everything the two paths need, computed from Λ's spectrum without d × d products where possible.
 
     ``Q`` is None when Λ is diagonal (the eigenbasis is the standard basis). ``cd`` and ``b`` are the
-    diagonal modes' coefficients c_i = C_ii and b_i (docs/linear_attention.md §4); ``pair(rows, cols)``
+    diagonal modes' coefficients c_i = C_ii and b_i (docs/linear_attention.md §2); ``pair(rows, cols)``
     gives C_ij for off-diagonal modes.
     """
 
@@ -180,7 +180,7 @@ def _theta_factor(d, theta):
 
 # --------------------------------------------------------------------------- eigen path
 class _EigenModes:
-    r"""The flow in eigen-coordinates y = (u, v_1 … v_d, τ), v_i = Ũ_ii (docs/linear_attention.md §4).
+    r"""The flow in eigen-coordinates y = (u, v_1 … v_d, τ), v_i = Ũ_ii (docs/linear_attention.md §2).
 
     Off-diagonal modes (rows r, columns s, coefficients c, initial values v0; K of them) enter only
     through τ. The Jacobian is the arrow [[J_uu, J_uv, J_uτ], [J_vu, diag(J_vv), 0], [2u, 0, 0]].
@@ -314,7 +314,7 @@ def _eigen_modes(prob: _Problem, sigma, th) -> _EigenModes:
 def _explicit_steps(model: _EigenModes, sigma, t_max, gap_tol) -> float:
     r"""Predicted number of steps an explicit method (DOP853) needs, limited by stability alone.
 
-    The stiff eigenvalues of the Jacobian are −u²c_i (docs/linear_attention.md §4), and DOP853 is stable
+    The stiff eigenvalues of the Jacobian are −u²c_i (docs/linear_attention.md §2), and DOP853 is stable
     for h u² c_max ≲ 6, so it needs about c_max τ_end / 6 steps, τ = ∫u² dt. The slowest mode decays as
     e^{−c_min τ}; the gap falls from gap(0) to ``gap_tol`` by τ_end ≈ ln(gap(0)/gap_tol) / (2 c_min),
     never beyond t_max · max(σ², u_∞²), u_∞² the limit of u² from the conserved u² − ‖U‖_F² and
@@ -402,7 +402,7 @@ def _stored_indices(t, n_points):
 
 
 class FlowResult:
-    r"""Trajectory of the reduced flow, kept lazily (docs/linear_attention.md §4).
+    r"""Trajectory of the reduced flow, kept lazily (docs/linear_attention.md §2).
 
     The integrator's state is kept at every step: for ``path="eigen"`` the d + 2 eigen-coordinates
     (u, Ũ_11 … Ũ_dd, τ) with Ũ = QᵀUQ (off-diagonal Ũ_ij = Ũ_ij(0) e^{−C_ij τ} in closed form); for
@@ -551,7 +551,7 @@ class FlowResult:
         return float(s[0, 0]) if np.ndim(t) == 0 else s[:, 0]
 
     def gap_at(self, t):
-        """Loss gap L − L* at time(s) ``t`` (docs/linear_attention.md §4, sum of the mode gaps)."""
+        """Loss gap L − L* at time(s) ``t`` (docs/linear_attention.md §2, sum of the mode gaps)."""
         g = self._model.gap(np.atleast_2d(self.state_at(t)))
         return float(g[0]) if np.ndim(t) == 0 else g
 
@@ -597,12 +597,12 @@ def integrate_flow(
     method: str | None = None,
     t_eval=None,
 ) -> FlowResult:
-    r"""Integrate the reduced gradient flow from the paper's initialisation (docs/linear_attention.md §4).
+    r"""Integrate the reduced gradient flow from the paper's initialisation (docs/linear_attention.md §2).
 
     u(0) = σ, U(0) = σ ΘΘᵀ. For a fixed covariance Λ:
     dU/dt = −u² ΓΛUΛ + uΛ², du/dt = −u tr(ΓΛUΛUᵀ) + tr(Λ²Uᵀ).
     For a random diagonal covariance (``cov`` a :class:`RandomDiagonalCovariance`):
-    dU/dt = −u² C∘U + u diag(m2), du/dt = −u Σ C_ij U_ij² + Σ m2_i U_ii (docs/linear_attention.md §4).
+    dU/dt = −u² C∘U + u diag(m2), du/dt = −u Σ C_ij U_ij² + Σ m2_i U_ii (docs/linear_attention.md §2).
 
     Parameters
     ----------

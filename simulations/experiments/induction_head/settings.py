@@ -7,7 +7,8 @@
   force in-context learning); the data-dependence grids set p_C = 0;
 * medium: the cheap setting at p_C = 0 where induction heads form without novel classes (docs §4): the quick
   sizes with K = 512 (K = 128 learns in weights instead), 10k steps (30k for the training curves: ten times
-  the transition, to see whether ICL is transient), 3–6 seeds; about an hour on 2 cores in all.
+  the transition, to see whether ICL is transient), 6 seeds for the curves, 3 for the grids and the N × L
+  arms.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from ...induction_head import (
 from ...plotting import plt, save
 from ..jobs import Job
 from ..kit import Check, Experiment, Outcome
-from .settings import MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN, SIX_SEEDS, require_seed_zero
+from .settings import MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
 
 
 @config
@@ -321,7 +321,7 @@ TRANSITION = Experiment(
     TransitionConfig,
     {
         "quick": {},
-        "medium": {"train": replace(MEDIUM_TRAIN, steps=20000), "Ns": (2, 4, 8), "seeds": SIX_SEEDS},
+        "medium": {"train": replace(MEDIUM_TRAIN, steps=20000), "Ns": (2, 4, 8), "seeds": (0, 1, 2)},
         "paper": {**PAPER, "data": replace(PAPER["data"], B=1), "Ns": (2, 4, 8), "seeds": tuple(range(5))},
     },
     None,

@@ -66,6 +66,15 @@ def test_thresholds_and_holds():
     assert Check.holds("h", True, "why").passed and not Check.holds("h", False, "why").passed
 
 
+def test_direction_needs_the_end_points_to_move_and_no_reversal():
+    assert Check.direction("up", [0.1, 0.5, 0.9], +1, 0.07, "why").passed
+    assert Check.direction("down", [0.9, 0.93, 0.2], -1, 0.07, "why").passed  # a rise of 0.03 < 0.07
+    assert not Check.direction("too small", [0.5, 0.56], +1, 0.07, "why").passed
+    assert not Check.direction("wrong way", [0.9, 0.1], +1, 0.07, "why").passed
+    c = Check.direction("reversal", [0.1, 0.9, 0.5, 0.95], +1, 0.07, "why")
+    assert not c.passed and c.discrepancy == pytest.approx(0.4 - 0.07) and c.kind == "direction"
+
+
 def test_a_finding_is_reported_either_way_and_only_it_is_not_binding():
     shown, not_shown = Check.finding("f", True, "why"), Check.finding("f", False, "why", "IC 0.27")
     assert shown.passed and not not_shown.passed and not_shown.detail == "IC 0.27"

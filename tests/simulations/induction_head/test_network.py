@@ -9,7 +9,8 @@ SMALL = DataConfig(K=32, L=8, N=4, D=11, P=12, B=2)
 
 
 def naive_forward(params, tokens):
-    """Spec §2 written token by token: u_i ← u_i + Σ_{j≤i} p_ij V u_j, p_ij ∝ exp((K u_j)·(Q u_i))."""
+    """docs/induction_head.md §2 written token by token: u_i ← u_i + Σ_{j≤i} p_ij V u_j,
+    p_ij ∝ exp((K u_j)·(Q u_i))."""
     B, T, _ = tokens.shape
     out = []
     for b in range(B):

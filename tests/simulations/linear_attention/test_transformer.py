@@ -329,8 +329,8 @@ def test_nonfinite_loss_or_weight_raises_naming_the_step():
 
 
 def test_exponential_covariance_training_distribution():
-    """covariance='exponential' draws a diagonal Exp(1) covariance per prompt (spec §6) for training and
-    evaluation alike."""
+    """covariance='exponential' draws a diagonal Exp(1) covariance per prompt (docs/linear_attention.md §6)
+    for training and evaluation alike."""
     cfg = dataclasses.replace(SHORT, covariance="exponential")
     dist = cfg.distribution(3)
     assert dist.random_cov == "exponential" and SHORT.distribution(3).random_cov is None

@@ -119,7 +119,7 @@ def test_several_contexts_average_their_single_context_losses_written_out():
 
 
 def test_a_cell_whose_clock_disagrees_with_its_loss_is_redone_alone_in_its_own_place(monkeypatch):
-    """(transition_times; placed here because test_nested_logits.py is being rewritten.) The joint
+    """(transition_times, the batched grid of theory/induction_head/transition.py.) The joint
     integration is made to return, for the middle of three cells, its start θ and half its clock: that cell
     must be redone by the per-cell event search and reported at its own index, the others untouched
     (agreement with the unperturbed run to 1e-6 relative, the per-cell search's own accuracy)."""
