@@ -59,7 +59,9 @@ class DaskExecutor(Executor):
         return self._executor.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._executor.shutdown(wait=wait)
+        """Close the client (and the cluster it started). With ``wait`` False, or ``cancel_futures`` True,
+        tasks still pending are dropped: closing the client releases every future it holds."""
+        self._executor.shutdown(wait=wait and not cancel_futures)
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()

@@ -44,13 +44,7 @@ def style_axes(ax, xlabel: str | None = None, ylabel: str | None = None, title: 
     return ax
 
 
-def theory_sim_legend(ax, **kw):
-    """A legend for an Axes whose labels say which lines are theory and which are simulation."""
-    ax.legend(fontsize=7, **kw)
-    return ax
-
-
-def band(ax, xs, ys, color, label: str | None = None, *, seeds_visible: bool = True, **kw):
+def band(ax, xs, ys, color, label: str | None = None, **kw):
     """Seeds as a band: the mean and the min–max range over runs on a common grid (each run interpolated
     onto the first run's x), with the runs themselves drawn thin.
 
@@ -62,7 +56,7 @@ def band(ax, xs, ys, color, label: str | None = None, *, seeds_visible: bool = T
     Y = np.array(
         [np.interp(x0, np.asarray(x, float), np.asarray(y, float)) for x, y in zip(xs, ys, strict=True)]
     )
-    if seeds_visible and len(Y) > 1:
+    if len(Y) > 1:
         for x, y in zip(xs, ys, strict=True):
             ax.plot(x, y, color=color, lw=0.5, alpha=0.45)
     ax.fill_between(x0, Y.min(axis=0), Y.max(axis=0), color=color, alpha=0.2, lw=0)
@@ -158,5 +152,4 @@ __all__ = [
     "plt",
     "save",
     "style_axes",
-    "theory_sim_legend",
 ]

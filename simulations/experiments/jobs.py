@@ -141,7 +141,7 @@ def iter_jobs(jobs: list[Job], ctx):
     by_shape: dict[tuple, list[Job]] = {}
     for job in pending:
         by_shape.setdefault(job.shape(), []).append(job)
-    size = max(1, int(getattr(ctx, "batch_runs", 1)))
+    size = max(1, ctx.batch_runs)
     groups = [g[i : i + size] for g in by_shape.values() for i in range(0, len(g), size)]
     for group, fut in completed(ctx.executor, train_group, [(group, store) for group in groups], groups):
         try:

@@ -24,7 +24,7 @@ from theory.linear_attention.symbolic import mode_minimizer
 
 from ...config import config, require
 from ...linear_attention import PromptDistribution, TrainConfig, flow_vs_network, random_init, train
-from ...plotting import band, plt, save, style_axes, theory_sim_legend
+from ...plotting import band, plt, save, style_axes
 from ...seeding import stream_rng
 from ..kit import Check, Experiment, Outcome
 
@@ -368,11 +368,11 @@ def plot_flow(run, fig_dir):
         if len(shown) < d:
             note = f"entries i = {', '.join(str(i + 1) for i in shown)} of d = {d}"
         style_axes(ax, "time = lr × steps", "(u·U)_ii", note)
-    theory_sim_legend(axes[0, 0])
+    axes[0, 0].legend(fontsize=7)
     axes[1, 0].plot([], [], "k-", lw=1, label="theory: ODE")
     axes[1, 0].plot([], [], ".", color="gray", label="simulation: network")
     axes[1, 0].plot([], [], ":", color="gray", lw=0.8, label="Γ⁻¹ (the minimiser)")
-    theory_sim_legend(axes[1, 0])
+    axes[1, 0].legend(fontsize=7)
     figs = save(fig, fig_dir, "flow_vs_network")
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for i, r in enumerate(run.metrics["condition"]):

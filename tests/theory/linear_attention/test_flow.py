@@ -75,6 +75,17 @@ def test_pl_bound_holds_along_trajectories():
         assert np.all(res.gap <= np.exp(-mu * res.t) * res.gap[0] * (1 + 1e-6))
 
 
+def test_pl_rate_takes_theta_as_the_flow_does():
+    """μ ∝ ‖ΛΘ‖_F²: a rotated Θ with ‖ΘΘᵀ‖_F = 1 gives ‖ΛΘ‖_F² = tr(Λ² ΘΘᵀ), written out here."""
+    lam = np.diag([1.0, 3.0])
+    c, s = np.cos(0.4), np.sin(0.4)
+    theta = np.array([[c, -s], [s, c]]) @ np.diag(np.sqrt([0.9, np.sqrt(1 - 0.81)]))  # ‖ΘΘᵀ‖_F = 1
+    ratio = pl_rate(lam, 5, 0.3, theta=theta) / pl_rate(lam, 5, 0.3)
+    assert ratio == pytest.approx(np.trace(lam @ lam @ theta @ theta.T) / (np.trace(lam @ lam) / np.sqrt(2)))
+    with pytest.raises(ValueError, match="theta must satisfy"):
+        pl_rate(lam, 5, 0.3, theta=np.eye(2))
+
+
 def test_random_flow_with_degenerate_law_equals_fixed_flow():
     """A 'random' covariance that is always diag(λ) must give the fixed-Λ flow."""
     lam = np.array([0.5, 1.0, 2.0])
