@@ -26,6 +26,16 @@ def require(condition: bool, field: str, rule: str) -> None:
         raise ValueError(f"config field {field!r} must {rule}")
 
 
+def require_seeds(seeds, field: str = "seeds") -> None:
+    """A list of run seeds: non-empty, every seed an integer >= 0."""
+    require(len(seeds) > 0 and min(seeds) >= 0, field, "be a non-empty list of integers >= 0")
+
+
+def require_seed_zero(train) -> None:
+    """Experiments that loop over ``seeds`` take each run's seed from there: ``train.seed`` must stay 0."""
+    require(train.seed == 0, "train.seed", "stay 0: this experiment's runs take their seeds from 'seeds'")
+
+
 def _type_ok(value, typ) -> tuple[bool, object]:
     """(value is a valid instance of the annotation ``typ``, the value normalised: lists become tuples)."""
     origin = typing.get_origin(typ)

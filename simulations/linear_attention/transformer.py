@@ -54,7 +54,7 @@ from typing import Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..config import config, require
+from ..config import config, require, require_seeds
 from ..seeding import batch_rng, stream_rng
 from ..threads import blas_threads
 from .prompts import PromptDistribution, Prompts
@@ -826,7 +826,7 @@ def train_transformer_runs(
     TransformerTrainResult with a leading run axis R on every parameter and (n, R) history arrays.
     """
     seeds = [int(s) for s in seeds]
-    require(len(seeds) >= 1 and all(s >= 0 for s in seeds), "seeds", "be a non-empty list of integers >= 0")
+    require_seeds(seeds)
     return _train_entry(model, config, seeds, None, resume, stop_at, progress, runs=True)
 
 

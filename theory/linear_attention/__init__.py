@@ -18,6 +18,7 @@ from .flow import (
 from .learning_rate import label_fourth_moment, stable_lr
 from .moments import (
     gamma,
+    gamma_eigenvalues,
     global_minimizer,
     limiting_weights,
     loss_gap,
@@ -35,6 +36,7 @@ __all__ = [
     "convergence_margin",
     "default_theta",
     "gamma",
+    "gamma_eigenvalues",
     "geometric_spectrum",
     "global_minimizer",
     "integrate_flow",

@@ -30,7 +30,7 @@ import scipy.sparse as sps
 
 from ..ode import event, event_time, integrate
 from ..validation import as_count, as_covariance, as_positive
-from .moments import gamma
+from .moments import gamma, gamma_eigenvalues
 from .random_cov import RandomDiagonalCovariance
 from .symbolic import mode_functions
 
@@ -108,7 +108,7 @@ class _Problem:
         if self.law is not None:
             law = self.law
             self.d, self.Q, self.evals = law.d, None, None
-            self.cd = (1.0 + 1.0 / N) * np.diagonal(law.P) + np.diagonal(law.T) / N
+            self.cd = np.diagonal(law.C(N)).copy()
             self.b = np.asarray(law.m2, dtype=np.float64)
             self.const = 0.5 * float(np.sum(law.m1))
             self.sigma_evals = np.asarray(law.m1, dtype=np.float64)  # Γ of the mean diag(E λ) sets σ
@@ -116,7 +116,7 @@ class _Problem:
         else:
             self.evals, self.Q, self.lam = _spectrum(cov)
             self.d = len(self.evals)
-            self.g = (1 + 1 / N) * self.evals + self.evals.sum() / N
+            self.g = gamma_eigenvalues(self.evals, N)
             self.cd = self.g * self.evals**2
             self.b = self.evals**2
             self.const = 0.5 * float(self.evals.sum())
@@ -125,12 +125,12 @@ class _Problem:
 
     def pair(self, rows, cols):
         if self.law is not None:
-            return (1.0 + 1.0 / self.N) * self.law.P[rows, cols] + self.law.T[rows, cols] / self.N
+            return self.law.C(self.N)[rows, cols]
         return self.g[rows] * self.evals[rows] * self.evals[cols]
 
     def gamma_op(self, evals):
         """‖Γ‖_op = max_i g_i for Γ = (1 + 1/N) diag(evals) + (Σ evals / N) I."""
-        return float(np.max((1 + 1 / self.N) * evals + evals.sum() / self.N))
+        return float(np.max(gamma_eigenvalues(evals, self.N)))
 
     def minimizer(self):
         if self.law is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..validation import as_count, as_covariance, as_matrix, as_real
+from .moments import gamma_eigenvalues
 
 
 def _modes(cov, N, u_now, U_now, u_end, U_end):
@@ -22,7 +23,7 @@ def _modes(cov, N, u_now, U_now, u_end, U_end):
     N = as_count(N, "N")
     d = lam.shape[0]
     evals, Q = np.linalg.eigh(lam)
-    g = (1 + 1 / N) * evals + evals.sum() / N
+    g = gamma_eigenvalues(evals, N)
     c, b = g * evals**2, evals**2
     u, U = as_real(u_end, "u_end"), Q.T @ as_matrix(U_end, "U_end", (d, d)) @ Q
     u0, U0 = as_real(u_now, "u_now"), Q.T @ as_matrix(U_now, "U_now", (d, d)) @ Q

@@ -31,6 +31,20 @@ def gamma(cov, N) -> np.ndarray:
     return (1.0 + 1.0 / N) * lam + (np.trace(lam) / N) * np.eye(d)
 
 
+def gamma_eigenvalues(evals, N) -> np.ndarray:
+    r"""g_i = (1 + 1/N) λ_i + (Σ_k λ_k)/N: Γ's eigenvalues in Λ's eigenbasis (docs/linear_attention.md §2).
+
+    Parameters
+    ----------
+    evals : (d,) array
+        The eigenvalues λ_i of Λ.
+    N : int
+        Training prompt length.
+    """
+    evals = np.asarray(evals, dtype=np.float64)
+    return (1 + 1 / N) * evals + evals.sum() / N
+
+
 def global_minimizer(cov, N) -> np.ndarray:
     """The product u·U = Γ⁻¹ at every global minimum of the reduced loss (docs/linear_attention.md §3).
 

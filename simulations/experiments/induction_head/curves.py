@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from ...config import config, require
+from ...config import config, require, require_seed_zero, require_seeds
 from ...induction_head import MODELS, DataConfig, TrainConfig, icl_learned, plateau, summarise
 from ...plotting import OKABE_ITO, band, plt, save, style_axes
 from ..jobs import Job
 from ..kit import Check, Experiment, Outcome
-from .settings import CHEAP_DATA, MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN, SIX_SEEDS, require_seed_zero
+from .settings import CHEAP_DATA, MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN, SIX_SEEDS
 
 
 @config
@@ -37,7 +37,7 @@ class CurvesConfig:
     model: str = "network"
 
     def __post_init__(self):
-        require(len(self.seeds) > 0 and min(self.seeds) >= 0, "seeds", "be a non-empty list of integers >= 0")
+        require_seeds(self.seeds)
         require(self.model in MODELS, "model", f"be one of {', '.join(MODELS)}")
         require_seed_zero(self.train)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from theory.induction_head import integrate_finite_nested_logits
 
-from ...config import config, require
+from ...config import config, require, require_seed_zero, require_seeds
 from ...induction_head import (
     MODELS,
     DataConfig,
@@ -32,7 +32,7 @@ from ...induction_head import (
 from ...plotting import OKABE_ITO, band, plt, save
 from ..jobs import Job
 from ..kit import Check, Experiment, Outcome
-from .settings import MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN, require_seed_zero
+from .settings import MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN
 
 AXES = ("K", "B", "epsilon", "alpha", "p_B", "p_C")
 KEPT = (
@@ -99,7 +99,7 @@ class DataDependenceConfig:
             "models",
             f"be a non-empty list from {MODELS}",
         )
-        require(len(self.seeds) > 0 and min(self.seeds) >= 0, "seeds", "be a non-empty list of integers >= 0")
+        require_seeds(self.seeds)
         require(self.theory_contexts >= 10, "theory_contexts", "be >= 10")
         require(0 < self.tol < 1, "tol", "lie in (0, 1)")
         require_seed_zero(self.train)

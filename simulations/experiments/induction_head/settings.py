@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ...config import require
 from ...induction_head import DataConfig, TrainConfig
 
 QUICK_DATA = DataConfig(K=128, L=8, N=4, D=31, P=33, B=1, p_C=0.5)
@@ -24,8 +23,3 @@ PAPER = {"data": DataConfig(p_C=0.5), "train": TrainConfig()}
 CHEAP_DATA = replace(QUICK_DATA, K=512, p_C=0.0)
 MEDIUM_TRAIN = replace(QUICK_TRAIN, steps=10000, eval_every=250)
 SIX_SEEDS = (0, 1, 2, 3, 4, 5)
-
-
-def require_seed_zero(train: TrainConfig) -> None:
-    """Experiments that loop over ``seeds`` take each run's seed from there: ``train.seed`` must stay 0."""
-    require(train.seed == 0, "train.seed", "stay 0: this experiment's runs take their seeds from 'seeds'")

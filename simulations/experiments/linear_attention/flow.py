@@ -10,6 +10,7 @@ import sympy as sp
 
 from theory.linear_attention import (
     ConvergenceConditionWarning,
+    gamma_eigenvalues,
     geometric_spectrum,
     global_minimizer,
     integrate_flow,
@@ -22,7 +23,7 @@ from theory.linear_attention import (
 from theory.linear_attention.linearisation import linearised_gap, tail_rate
 from theory.linear_attention.symbolic import mode_minimizer
 
-from ...config import config, require
+from ...config import config, require, require_seeds
 from ...linear_attention import PromptDistribution, TrainConfig, flow_vs_network, random_init, train
 from ...plotting import band, plt, save, style_axes
 from ...seeding import stream_rng
@@ -32,7 +33,7 @@ from ..kit import Check, Experiment, Outcome
 def sympy_minimizer(cov, N) -> np.ndarray:
     """u·U* from sympy's per-mode solution u v_i = b_i / c_i (c_i = g_iλ_i², b_i = λ_i²), rotated back."""
     evals, Q = np.linalg.eigh(cov)
-    g = (1 + 1 / N) * evals + evals.sum() / N
+    g = gamma_eigenvalues(evals, N)
     u, c, b = sp.symbols("u c b", real=True)
     per_mode = sp.lambdify((c, b), mode_minimizer().subs(u, 1))
     return (Q * np.asarray(per_mode(g * evals**2, evals**2), float)) @ Q.T
@@ -41,7 +42,7 @@ def sympy_minimizer(cov, N) -> np.ndarray:
 def endpoint_tolerance(cov, N, gap: float) -> float:
     """Largest ‖Δ(u·U)‖_F at loss gap ``gap``: gap = ½ Σ_ij g_iλ_iλ_j Δ̃_ij² ≥ ½ min(gλ) λ_min ‖Δ‖²."""
     evals = np.linalg.eigvalsh(cov)
-    g = (1 + 1 / N) * evals + evals.sum() / N
+    g = gamma_eigenvalues(evals, N)
     return float(np.sqrt(2 * gap / (np.min(g * evals) * np.min(evals))))
 
 
@@ -134,7 +135,7 @@ def trajectory_tolerance(cmp, cov, N) -> tuple[float, str]:
     after = net.time > cmp.t_train
     floor = float(np.mean(cmp.network_gap[after]) / ode.gap[0]) if np.any(after) else 0.0
     evals = np.linalg.eigvalsh(cov)
-    g = (1 + 1 / N) * evals + evals.sum() / N
+    g = gamma_eigenvalues(evals, N)
     disc = cmp.lr * float(np.max(ode.u) ** 2 * np.max(g * evals) * evals.max())
     return 3 * floor + disc, f"3 × SGD floor ({floor:.2g}) + lr·curvature ({disc:.2g}), relative to gap(0)"
 
@@ -444,7 +445,7 @@ class RandomInitConfig:
     def __post_init__(self):
         require(self.d >= 2, "d", "be >= 2 (at d = 1 global minima with u = 0 exist)")
         require(self.N >= 1, "N", "be >= 1")
-        require(len(self.seeds) > 0 and min(self.seeds) >= 0, "seeds", "be a non-empty list of integers >= 0")
+        require_seeds(self.seeds)
         require(self.init_scale > 0, "init_scale", "be > 0")
         require(self.time > 0, "time", "be > 0")
         require(0 < self.lr_factor <= 2, "lr_factor", "lie in (0, 2]")

@@ -11,7 +11,7 @@ import numpy as np
 
 from theory.linear_attention import RandomDiagonalCovariance, global_minimizer, test_risk
 
-from ...config import config, require
+from ...config import config, require, require_seed_zero, require_seeds
 from ...linear_attention import embed, flow_vs_network
 from ...linear_attention import predict as lsa_predict
 from ...linear_attention.transformer import (
@@ -81,9 +81,9 @@ class NonlinearConfig:
             len(self.laws) > 0 and set(self.laws) <= set(LAWS), "laws", f"be a non-empty list from {LAWS}"
         )
         require(len(self.positional) > 0, "positional", "be a non-empty list of true/false")
-        require(len(self.seeds) > 0 and min(self.seeds) >= 0, "seeds", "be a non-empty list of integers >= 0")
+        require_seeds(self.seeds)
         require(len(self.scales) > 0 and min(self.scales) > 0, "scales", "be a non-empty list of numbers > 0")
-        require(self.train.seed == 0, "train.seed", "stay 0: the runs take their seeds from 'seeds'")
+        require_seed_zero(self.train)
         require(
             self.model.max_examples >= 2 * self.train.N + 1,
             "model.max_examples",

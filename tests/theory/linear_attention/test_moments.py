@@ -223,3 +223,16 @@ def test_one_dimensional_covariances_are_valid():
     """d = 1: Γ = (1 + 1/N) λ + λ/N for Λ = [[λ]] (λ = 2, N = 4: 3), Γ⁻¹ = 1/3."""
     assert gamma([[2.0]], 4) == pytest.approx(np.array([[3.0]]), rel=1e-15)
     assert global_minimizer([[2.0]], 4) == pytest.approx(np.array([[1 / 3]]), rel=1e-15)
+
+
+def test_gamma_eigenvalues_are_the_spectrum_of_gamma():
+    """Γ = (1 + 1/N)Λ + (tr Λ/N) I written out here for a rotated Λ; its spectrum against the helper's."""
+    from theory.linear_attention import gamma_eigenvalues
+
+    rng = np.random.default_rng(5)
+    evals = rng.uniform(0.2, 3.0, size=4)
+    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    lam = Q @ np.diag(evals) @ Q.T
+    N = 7
+    G = (1 + 1 / N) * lam + np.trace(lam) / N * np.eye(4)
+    np.testing.assert_allclose(np.sort(gamma_eigenvalues(evals, N)), np.linalg.eigvalsh(G), rtol=1e-12)
