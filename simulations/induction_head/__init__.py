@@ -3,7 +3,7 @@ induction-head model, their trainer, transition analysis, and the comparison wit
 
 from . import network
 from .batched import train_batched
-from .compare import TransitionComparison, theory_contexts, transition_comparison
+from .compare import TransitionComparison, theory_contexts, theory_times, transition_comparison
 from .data import Batch, DataConfig, Task
 from .measures import accuracy, progress_measures
 from .minimal import MinimalInductionHead
@@ -44,6 +44,7 @@ __all__ = [
     "sgd_update",
     "summarise",
     "theory_contexts",
+    "theory_times",
     "train",
     "train_batched",
     "transition_comparison",

@@ -51,14 +51,13 @@ class TransitionComparison:
     runs: dict
 
 
-def transition_comparison(
-    data: DataConfig, config: TrainConfig, models=MODELS, *, contexts: int = 1000, init: float = 0.0
-) -> TransitionComparison:
-    """Train each model in ``models`` on ``data`` until its transition (or ``config.steps``) and integrate the
-    nested-logit flow, idealised and on ``contexts`` sampled contexts, from (β₁, α, ξ) = ``init``.
-
-    Gradient-flow time and SGD steps are different units: compare orderings and ratios across settings.
-    """
+def theory_times(
+    data: DataConfig, contexts: int = 1000, init: float = 0.0
+) -> tuple[float | None, float | None]:
+    """The nested-logit flow's times from (β₁, α, ξ) = ``init`` to the networks' transition level
+    (docs/induction_head.md §6): idealised at ``data``'s N and L (None when L = N: the origin is critical)
+    and averaged over ``contexts`` contexts sampled from ``data`` (None when B = 0: no context holds the
+    target's class). Either is also None when the flow does not reach the level by t = 10⁴."""
     init = as_real(init, "init")
     level = transition_level(data)
     ideal = (
@@ -71,6 +70,19 @@ def transition_comparison(
         if data.B > 0
         else None
     )
+    return ideal, finite
+
+
+def transition_comparison(
+    data: DataConfig, config: TrainConfig, models=MODELS, *, contexts: int = 1000, init: float = 0.0
+) -> TransitionComparison:
+    """Train each model in ``models`` on ``data`` until its transition (or ``config.steps``) and integrate the
+    nested-logit flow, idealised and on ``contexts`` sampled contexts, from (β₁, α, ξ) = ``init``.
+
+    Gradient-flow time and SGD steps are different units: compare orderings and ratios across settings.
+    """
+    level = transition_level(data)
+    ideal, finite = theory_times(data, contexts, init)
     cfg = config if config.stop_at_ic else replace(config, stop_at_ic=level)
     runs: dict[str, TrainResult] = {m: train(data, cfg, m) for m in models}
     return TransitionComparison(

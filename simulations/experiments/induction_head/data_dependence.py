@@ -15,8 +15,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from theory.induction_head import integrate_finite_nested_logits
-
 from ...config import config, require, require_seed_zero, require_seeds
 from ...induction_head import (
     MODELS,
@@ -26,7 +24,7 @@ from ...induction_head import (
     icl_learned,
     iwl_learned,
     plateau,
-    theory_contexts,
+    theory_times,
     transition_level,
 )
 from ...plotting import OKABE_ITO, band, plt, save
@@ -136,11 +134,8 @@ def _key(p: dict) -> str:
 
 
 def _theory_time(cfg: DataDependenceConfig, p: dict):
-    data = cfg.point(p)
-    if data.B == 0:
-        return None  # no context ever holds the target's class: no in-context path to learn
-    ctx = theory_contexts(data, cfg.theory_contexts)
-    return integrate_finite_nested_logits(ctx, 0.0, 1e4, level=transition_level(data)).t_transition
+    """The finite-data flow time to the transition level (None at B = 0: no in-context path to learn)."""
+    return theory_times(cfg.point(p), cfg.theory_contexts)[1]
 
 
 def plan_data_dependence(cfg: DataDependenceConfig) -> list[Job]:

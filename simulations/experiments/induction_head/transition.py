@@ -17,17 +17,10 @@ from itertools import combinations
 
 import numpy as np
 
-from theory.induction_head import integrate_finite_nested_logits, integrate_nested_logits
+from theory.induction_head import integrate_nested_logits
 
 from ...config import config, require, require_seed_zero, require_seeds
-from ...induction_head import (
-    MODELS,
-    DataConfig,
-    TrainConfig,
-    theory_contexts,
-    transition_level,
-    transition_step,
-)
+from ...induction_head import MODELS, DataConfig, TrainConfig, theory_times, transition_level, transition_step
 from ...plotting import plt, save
 from ..jobs import Job
 from ..kit import Check, Experiment, Outcome
@@ -98,14 +91,8 @@ class TransitionConfig:
 def _theory(cfg: TransitionConfig, N: int, L: int) -> dict:
     """Flow times to the networks' transition level: idealised (None for L = N: the origin is critical)
     and finite-data."""
-    data = cfg.arm(N, L)
-    level = transition_level(data)
-    ideal = integrate_nested_logits(N, L, cfg.theory_init, 1e4, level=level).t_transition if L > N else None
-    ctx = theory_contexts(data, cfg.theory_contexts)
-    return {
-        "theory_ideal": ideal,
-        "theory_finite": integrate_finite_nested_logits(ctx, cfg.theory_init, 1e4, level=level).t_transition,
-    }
+    ideal, finite = theory_times(cfg.arm(N, L), cfg.theory_contexts, cfg.theory_init)
+    return {"theory_ideal": ideal, "theory_finite": finite}
 
 
 def _keys(cfg: TransitionConfig) -> list[tuple]:
