@@ -9,6 +9,7 @@ from theory.induction_head import (
     integrate_nested_logits,
     model,
     origin_is_critical_iff_L_equals_N,
+    transition_times,
 )
 
 from ...config import config, require
@@ -160,8 +161,10 @@ def run_nested_logits(cfg: NestedLogitsConfig, ctx) -> Outcome:
     for d, t in by_depth.items():
         arrays[f"depth{d}/t"], arrays[f"depth{d}/p_right"] = t.t, t.p_right
 
-    t_N = np.array([[_t(integrate_nested_logits(N, cfg.L, i, t_max=1e5)) for N in cfg.Ns] for i in cfg.inits])
-    t_L = np.array([[_t(integrate_nested_logits(cfg.N, L, i, t_max=1e5)) for L in cfg.Ls] for i in cfg.inits])
+    # one vectorised flow per grid (theory.induction_head.transition_times); rows: inits, columns: N or L
+    inits = np.repeat(np.asarray(cfg.inits, float)[:, None, None], 3, axis=-1)
+    t_N = transition_times(np.asarray(cfg.Ns)[None, :], cfg.L, inits, t_max=1e5)
+    t_L = transition_times(cfg.N, np.asarray(cfg.Ls)[None, :], inits, t_max=1e5)
     arrays.update(
         {
             "Ns": np.array(cfg.Ns),
@@ -184,10 +187,6 @@ def run_nested_logits(cfg: NestedLogitsConfig, ctx) -> Outcome:
         "depth1_closed_form": closed,
     }
     return Outcome(summary, arrays, tuple(checks))
-
-
-def _t(tr):
-    return np.nan if tr.t_transition is None else tr.t_transition
 
 
 def _mark_no_transition(ax, x, times):
