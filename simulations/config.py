@@ -235,22 +235,42 @@ def coerce(text: str, typ, field: str):
 
 def replace_path(config, path: str, value):
     """A copy of ``config`` with the leaf at dotted ``path`` set to ``value`` (validated again)."""
-    head, _, rest = path.partition(".")
-    if not rest:
-        return dataclasses.replace(config, **{head: value})
-    return dataclasses.replace(config, **{head: replace_path(getattr(config, head), rest, value)})
+    return replace_paths(config, {path: value})
+
+
+def replace_paths(config, values: dict):
+    """A copy of ``config`` with every leaf at a dotted path of ``values`` set, each config validated once,
+    with all its new values in place (so rules across fields, such as max_examples >= 2N + 1, see the
+    final combination, whatever the order of the values)."""
+    tree: dict = {}
+    for path, value in values.items():
+        *heads, leaf = path.split(".")
+        node = tree
+        for h in heads:
+            node = node.setdefault(h, {})
+        node[leaf] = value
+
+    def apply(cfg, node):
+        return dataclasses.replace(
+            cfg, **{k: apply(getattr(cfg, k), v) if isinstance(v, dict) else v for k, v in node.items()}
+        )
+
+    return apply(config, tree)
 
 
 def with_overrides(config, pairs: typing.Iterable[str]):
-    """Return a copy of ``config`` with ``name=value`` strings applied (each validated by its config)."""
+    """Return a copy of ``config`` with ``name=value`` strings applied; a later value for the same field wins,
+    and each config is validated once with all its new values (:func:`replace_paths`)."""
     types_ = {f.path: f.type for f in leaf_fields(config)}
+    values = {}
     for pair in pairs:
         if "=" not in pair:
             raise ValueError(f"--set expects name=value, got {pair!r}")
         name, value = pair.split("=", 1)
         path = resolve(config, name.strip())
-        config = replace_path(config, path, coerce(value.strip(), types_[path], path))
-    return config
+        values.pop(path, None)  # keep the order of the last assignment
+        values[path] = coerce(value.strip(), types_[path], path)
+    return replace_paths(config, values)
 
 
 def to_dict(config) -> dict:

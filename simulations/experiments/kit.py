@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import replace_path, resolve, with_overrides
+from ..config import replace_paths, resolve, with_overrides
 from ..executors import InProcessExecutor
 from .jobs import run_jobs
 
@@ -303,6 +303,6 @@ class Experiment:
         if profile not in self.profiles:
             raise ValueError(f"profile must be one of {', '.join(self.profiles)}, got {profile!r}")
         cfg = self.config_cls()
-        for name, value in self.profiles[profile].items():
-            cfg = replace_path(cfg, resolve(cfg, name), value)
+        profile_values = self.profiles[profile].items()
+        cfg = replace_paths(cfg, {resolve(cfg, name): value for name, value in profile_values})
         return with_overrides(cfg, overrides)

@@ -44,6 +44,21 @@ def test_overrides_coerce_types_and_validate():
         with_overrides(cfg, ["kapa=2"])
 
 
+def test_overrides_are_validated_together_in_any_order():
+    """A rule across fields sees the final combination: N = 40 needs max_examples >= 81, given after it."""
+    exp = EXPERIMENTS["linear-attention-nonlinear-covariate-shift"]
+    for pairs in (["N=40", "model.max_examples=81"], ["model.max_examples=81", "N=40"]):
+        cfg = exp.config("quick", pairs)
+        assert (cfg.train.N, cfg.model.max_examples) == (40, 81)
+    with pytest.raises(ValueError, match="'model.max_examples' must be >= 2N \\+ 1 = 81"):
+        exp.config("quick", ["N=40"])
+    # the same field twice: the last value wins
+    assert exp.config("quick", ["N=10", "N=12"]).train.N == 12
+    # K must be divisible by L: K = 36 with the quick L = 8 is not, with L = 12 it is
+    cfg = EXPERIMENTS["induction-head-curves"].config("quick", ["K=36", "L=12"])
+    assert (cfg.data.K, cfg.data.L) == (36, 12)
+
+
 def test_nested_fields_by_path_and_by_bare_name():
     exp = EXPERIMENTS["induction-head-curves"]
     cfg = exp.config("quick", ["K=256", "data.B=2", "train.lr=0.02", "bursty_sampling=uniform"])
