@@ -277,7 +277,14 @@ def _checks(cfg: DataDependenceConfig, rows) -> list[Check]:
 
 
 def _line(ax, rows, x, m, a, **kw):
-    ax.plot([r[x] for r in rows], [r[m][f"final_acc_{a}"] for r in rows], **kw)
+    """Final accuracy ``a`` of model ``m`` against ``x``: the mean over seeds, bars ± one sd."""
+    ax.errorbar(
+        [r[x] for r in rows],
+        [r[m][f"final_acc_{a}"] for r in rows],
+        [r[m][f"final_acc_{a}_sd"] for r in rows],
+        capsize=3,
+        **kw,
+    )
 
 
 def _theory_times(ax, rows, x):
@@ -291,7 +298,7 @@ def _theory_times(ax, rows, x):
         label="theory: flow time to transition (finite data)",
     )
     tw.set_ylabel("finite-data theory: flow time to transition", fontsize=8)
-    tw.legend(fontsize=7, loc="lower left")
+    tw.legend(fontsize=7, loc="upper center")
     return tw
 
 
@@ -365,14 +372,14 @@ def plot_data_dependence(run, fig_dir):
                     marker=mk,
                     mfc="none" if a == "iw" else None,
                     color=f"C{j}",
-                    label=f"simulation: {m} {a.upper()}",
+                    label=f"simulation: {m} {a.upper()} (mean ± sd, {len(seeds)} seeds)",
                 )
     axes[0].set_xlabel("within-class noise ε")
     axes[1].set_xlabel("Zipf exponent α")
     for ax in axes[:2]:
         ax.set_ylabel("final accuracy")
         ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="center left")
     _theory_times(axes[0], sw["epsilon"], "epsilon")  # the twins come after the three panels: axes 3 and 4
     _theory_times(axes[1], sw["alpha"], "alpha")
     mix_ax = axes[2]
