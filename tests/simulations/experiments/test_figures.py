@@ -925,8 +925,17 @@ def test_data_dependence_sweeps_and_theory(drawn):
             for acc in ("ic", "iw"):
                 x = [r[axis] for r in pts]
                 y = [r[model][f"final_acc_{acc}"] for r in pts]
-                assert one_line(ax, x, y).get_label() == f"simulation: {model} {acc.upper()}"
-        assert len(data_lines(ax)) == 2 * len(met["models"])
+                line = one_line(ax, x, y)
+                (bars,) = [
+                    c for c in ax.containers if c.lines[0] is line
+                ]  # an errorbar: mean ± sd over seeds
+                n = len(met["seeds"])
+                assert bars.get_label() == f"simulation: {model} {acc.upper()} (mean ± sd, {n} seeds)"
+                sd = [r[model][f"final_acc_{acc}_sd"] for r in pts]
+                half = [(seg[1][1] - seg[0][1]) / 2 for seg in bars.lines[2][0].get_segments()]
+                assert equal(half, sd)
+        assert len(ax.containers) == 2 * len(met["models"])  # IC and IW per model, nothing else
+        assert len(data_lines(ax)) == 3 * 2 * len(met["models"])  # each: its line and two caps
         # the finite-data theory's time at every point of the sweep, on the twin axis
         times = [np.nan if r["theory_time"] is None else r["theory_time"] for r in pts]
         assert one_line(tw, [r[axis] for r in pts], times).get_label().startswith("theory")
