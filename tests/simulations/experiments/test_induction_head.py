@@ -92,3 +92,50 @@ def test_paper_profiles_use_novel_classes_only_for_dynamics():
     assert grid.data.p_C == 0.0
     assert all(p["p_C"] == 0.0 for p in grid.sweeps()["KxB"])
     assert grid.data.K == 512 and grid.train.steps == 150000  # the real configs' own defaults
+
+
+def test_transition_checks_at_L_equal_N():
+    """L = N: a check that every network seed is slower than the L = 2N median (None: never), and a finding
+    for "no seed learns"; hand-built rows for N = 2 with L = 2 and 4."""
+    from simulations.experiments.induction_head.transition import TransitionConfig, _checks
+
+    cfg = TransitionConfig(Ns=(2,), L_multiples=(1, 2), models=("network",), seeds=(0, 1, 2))
+
+    def rows(steps_at_N):
+        learned = [t for t in steps_at_N if t is not None]
+        return [
+            {
+                "N": 2,
+                "L": 2,
+                "theory_ideal": None,
+                "theory_finite": None,
+                "network": {
+                    "transition_steps": steps_at_N,
+                    "fraction_learning_icl": len(learned) / 3,
+                    "median_step": None,
+                },
+            },
+            {
+                "N": 2,
+                "L": 4,
+                "theory_ideal": 13.8,
+                "theory_finite": 14.6,
+                "network": {
+                    "transition_steps": [1400, 1500, 1600],
+                    "fraction_learning_icl": 1,
+                    "median_step": 1500,
+                },
+            },
+        ]
+
+    def by_kind(checks):
+        (slower,) = [c for c in checks if "slower than the L = 2N median" in c.name]
+        (finding,) = [c for c in checks if "no seed learns ICL" in c.name]
+        return slower, finding
+
+    slower, finding = by_kind(_checks(cfg, rows([None, None, None])))
+    assert slower.passed and slower.binding and finding.passed and not finding.binding
+    slower, finding = by_kind(_checks(cfg, rows([4000, None, 1600])))  # later than 1500, or never
+    assert slower.passed and not finding.passed
+    slower, _ = by_kind(_checks(cfg, rows([4000, 1500, None])))  # one seed as fast as the median: fails
+    assert not slower.passed
