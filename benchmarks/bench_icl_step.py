@@ -133,6 +133,11 @@ def main():
     ap.add_argument("--profile", action="store_true", help="line-by-line profile of the numpy step")
     ap.add_argument("--out", default="results/benchmarks/icl_step.json")
     args = ap.parse_args()
+    if args.profile:
+        try:
+            import line_profiler  # noqa: F401
+        except ImportError:
+            ap.error("--profile needs line_profiler (pip install line_profiler)")
     keep_freed_memory()
     cfg = DataConfig()
     B = 128

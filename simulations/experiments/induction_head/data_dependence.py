@@ -78,11 +78,11 @@ class DataDependenceConfig:
     train: TrainConfig = replace(QUICK_TRAIN, steps=4000, eval_every=500)
     Ks: tuple[int, ...] = (128, 512)
     Bs: tuple[int, ...] = (0, 1, 2)
-    epsilons: tuple[float, ...] = (0.1, 0.4, 1.0)
+    epsilons: tuple[float, ...] = (0.1, 1.0)
     alphas: tuple[float, ...] = (0.0, 1.0)
     mixture_p_B: tuple[float, ...] = (0.8,)
     mixture_p_C: tuple[float, ...] = (0.5,)
-    models: tuple[str, ...] = MODELS
+    models: tuple[str, ...] = ("network",)
     seeds: tuple[int, ...] = (0,)
     theory_contexts: int = 1000
     tol: float = 0.07
@@ -417,6 +417,7 @@ DATA_DEPENDENCE = Experiment(
             "Bs": (0, 1, 2),
             "epsilons": (0.0, 0.1, 0.4, 1.0),
             "alphas": (0.0, 1.0, 2.0),
+            "models": MODELS,
             "seeds": (0, 1, 2),
         },
         "paper": {
@@ -429,6 +430,7 @@ DATA_DEPENDENCE = Experiment(
             "alphas": tuple(0.25 * i for i in range(8)),
             "mixture_p_B": (0.25, 0.5, 0.75),
             "mixture_p_C": (0.25, 0.5, 0.75),
+            "models": MODELS,
         },
     },
     None,

@@ -55,7 +55,7 @@ class TransitionConfig:
     data: DataConfig = QUICK_DATA
     train: TrainConfig = replace(QUICK_TRAIN, steps=4000)
     Ns: tuple[int, ...] = (2, 4)
-    L_multiples: tuple[int, ...] = (1, 2, 4)
+    L_multiples: tuple[int, ...] = (1, 2)
     models: tuple[str, ...] = MODELS
     seeds: tuple[int, ...] = (0, 1)
     theory_contexts: int = 1000
@@ -325,8 +325,19 @@ TRANSITION = Experiment(
     TransitionConfig,
     {
         "quick": {},
-        "medium": {"train": replace(MEDIUM_TRAIN, steps=20000), "Ns": (2, 4, 8), "seeds": (0, 1, 2)},
-        "paper": {**PAPER, "data": replace(PAPER["data"], B=1), "Ns": (2, 4, 8), "seeds": tuple(range(5))},
+        "medium": {
+            "train": replace(MEDIUM_TRAIN, steps=20000),
+            "Ns": (2, 4, 8),
+            "L_multiples": (1, 2, 4),
+            "seeds": (0, 1, 2),
+        },
+        "paper": {
+            **PAPER,
+            "data": replace(PAPER["data"], B=1),
+            "Ns": (2, 4, 8),
+            "L_multiples": (1, 2, 4),
+            "seeds": tuple(range(5)),
+        },
     },
     None,
     plot_transition,

@@ -125,10 +125,10 @@ def _risk_at(cfg: RiskConfig, N: int, progress: bool) -> tuple[list[Check], dict
 
 def run_risk(cfg: RiskConfig, ctx) -> Outcome:
     checks, arrays, nets = [], {"Ms": np.array(cfg.Ms)}, {}
-    n = len(cfg.Ns)
-    for N, (n_checks, info, n_arrays) in zip(
-        cfg.Ns, ctx.map(_risk_at, [cfg] * n, cfg.Ns, [ctx.progress] * n), strict=True
-    ):
+    Ns = sorted(cfg.Ns, reverse=True)  # the longest prompts cost most: start them first
+    done = dict(zip(Ns, ctx.map(_risk_at, [cfg] * len(Ns), Ns, [ctx.progress] * len(Ns)), strict=True))
+    for N in cfg.Ns:
+        n_checks, info, n_arrays = done[N]
         checks += n_checks
         nets[str(N)] = info
         arrays.update(n_arrays)
