@@ -207,8 +207,9 @@ training runs of many cells are pooled into batched tasks (--batch-runs). Exampl
       --scheduler tcp://scheduler:8786 --batch-runs 4
 
 The summary (one row per grid point, mean/std/min/max over seeds) is written to summary.csv and summary.md in
-the sweep folder. Paper-size cost: see the docs' "Run a sweep on a cluster" page (measured cost per cell and
-CPU-hours per grid)."""
+the sweep folder. Paper-size cost (benchmarks/bench_sweep.py): one 150k-step run is 0.36–0.51 CPU-hours, so
+the paper profile's grids take about 85–120 CPU-hours (data-dependence), ≤ 32–46 (transition) and 1.1–1.5
+(curves); divide by the number of single-threaded workers. Details: the docs' "Run a sweep on a cluster"."""
 
 
 def _sweep(args) -> int:
