@@ -30,7 +30,7 @@ from ...induction_head import (
 from ...plotting import OKABE_ITO, band, plt, save
 from ..jobs import Job
 from ..kit import Check, Experiment, Outcome
-from .settings import MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN
+from .settings import MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN, require_models
 
 AXES = ("K", "B", "epsilon", "alpha", "p_B", "p_C")
 KEPT = (
@@ -92,11 +92,7 @@ class DataDependenceConfig:
             require(len(getattr(self, name)) >= 2, name, "have at least 2 values")
         require(all(0 < p < 1 for p in self.mixture_p_B), "mixture_p_B", "lie in (0, 1)")
         require(all(0 < p < 1 for p in self.mixture_p_C), "mixture_p_C", "lie in (0, 1)")
-        require(
-            len(self.models) > 0 and set(self.models) <= set(MODELS),
-            "models",
-            f"be a non-empty list from {MODELS}",
-        )
+        require_models(self.models)
         require_seeds(self.seeds)
         require(self.theory_contexts >= 10, "theory_contexts", "be >= 10")
         require(0 < self.tol < 1, "tol", "lie in (0, 1)")

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ...induction_head import DataConfig, TrainConfig
+from ...config import require
+from ...induction_head import MODELS, DataConfig, TrainConfig
 
 QUICK_DATA = DataConfig(K=128, L=8, N=4, D=31, P=33, B=1, p_C=0.5)
 QUICK_TRAIN = TrainConfig(steps=4000, lr=0.05, eval_every=100, eval_size=1000, checkpoint_every=100000)
@@ -23,3 +24,8 @@ PAPER = {"data": DataConfig(p_C=0.5), "train": TrainConfig()}
 CHEAP_DATA = replace(QUICK_DATA, K=512, p_C=0.0)
 MEDIUM_TRAIN = replace(QUICK_TRAIN, steps=10000, eval_every=250)
 SIX_SEEDS = (0, 1, 2, 3, 4, 5)
+
+
+def require_models(models) -> None:
+    """A non-empty list of model names from :data:`~simulations.induction_head.MODELS`."""
+    require(len(models) > 0 and set(models) <= set(MODELS), "models", f"be a non-empty list from {MODELS}")

@@ -24,7 +24,7 @@ from ...induction_head import MODELS, DataConfig, TrainConfig, theory_times, tra
 from ...plotting import plt, save
 from ..jobs import Job
 from ..kit import Check, Experiment, Outcome
-from .settings import MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN
+from .settings import MEDIUM_TRAIN, PAPER, QUICK_DATA, QUICK_TRAIN, require_models
 
 
 @config
@@ -69,11 +69,7 @@ class TransitionConfig:
             "L_multiples",
             "be a non-empty list of integers >= 1",
         )
-        require(
-            len(self.models) > 0 and set(self.models) <= set(MODELS),
-            "models",
-            f"be a non-empty list from {MODELS}",
-        )
+        require_models(self.models)
         require_seeds(self.seeds)
         require(self.theory_contexts >= 10, "theory_contexts", "be >= 10")
         require(self.ratio_tol > 1, "ratio_tol", "be > 1")
