@@ -23,10 +23,8 @@ agree on an idle one). Compare ratios measured in one run, not absolute times ac
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +39,7 @@ from simulations.linear_attention import batched as lsa_batched
 from simulations.linear_attention import train as lsa_train
 from simulations.memory import keep_freed_memory
 from simulations.seeding import batch_rng
+from simulations.storage import write_json
 from simulations.threads import blas_threads
 
 ICL_SIZES = {
@@ -283,10 +282,7 @@ def main():
                         lambda R, chunks: lsa_steps(5, R, args.steps, args.repeats, chunks, batch=64),
                     )
                 )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "rows": rows, "chunk_sweep": sweeps}, indent=1))
-    print(f"written {out}")
+    print(f"written {write_json(args.out, {'args': vars(args), 'rows': rows, 'chunk_sweep': sweeps})}")
 
 
 if __name__ == "__main__":

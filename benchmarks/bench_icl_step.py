@@ -17,7 +17,6 @@ numpy step (needs line_profiler), summed into operations.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from threadpoolctl import threadpool_limits
 from simulations.induction_head import DataConfig, Task, sgd_update
 from simulations.induction_head import network as net
 from simulations.memory import keep_freed_memory
+from simulations.storage import write_json
 
 
 def step_flops(B: int, T: int, W: int, H: int, L: int) -> int:
@@ -221,10 +221,7 @@ def main():
         print(f"profile of the numpy step (line_profiler overhead included: {profile['total_ms']:.2f} ms):")
         for t, name in profile["lines"]:
             print(f"  {t:6.3f} ms  {name}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1))
-    print(f"written {out}")
+    print(f"written {write_json(args.out, rows)}")
 
 
 if __name__ == "__main__":

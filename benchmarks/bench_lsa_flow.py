@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import resource
 import statistics
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 
+from simulations.storage import write_json
 from theory.linear_attention import integrate_flow
 
 N = 20
@@ -121,10 +120,7 @@ def main():
         "memory": "tracemalloc peak (numpy and Python allocations; LAPACK workspace not included)",
         "max_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=1))
-    print(f"\nwritten {path}")
+    print(f"\nwritten {write_json(args.out, out)}")
 
 
 def run(args, repeats):

@@ -15,15 +15,14 @@ that start at the level (``transition_times`` gives 0) are listed apart.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 
+from simulations.storage import write_json
 from theory.induction_head import integrate_nested_logits, transition_times
 
 
@@ -131,10 +130,7 @@ def main():
         "grids": rows,
         "meta": {"load_average_at_end": os.getloadavg(), "memory": "tracemalloc peak"},
     }
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=1))
-    print(f"\nwritten {path}")
+    print(f"\nwritten {write_json(args.out, out)}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ test sets of 10,000 evaluated every 1000 steps, one BLAS thread), extrapolated t
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 import time
@@ -24,6 +23,7 @@ from simulations.experiments.catalogue import get
 from simulations.induction_head import DataConfig, TrainConfig, evaluate, train
 from simulations.induction_head.training import evaluation_sets
 from simulations.interfaces.sweep import Sweep, parse_grid, run_sweep
+from simulations.storage import write_json
 
 
 def grid_time(executor, steps: int) -> float:
@@ -108,10 +108,7 @@ def main():
     )
     for name, h in rows["paper_grids_cpu_hours"].items():
         print(f"  {name:<44} {h:>8.1f} CPU-hours")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1))
-    print(f"written {out}")
+    print(f"written {write_json(args.out, rows)}")
 
 
 if __name__ == "__main__":

@@ -23,11 +23,9 @@ with other jobs drift by tens of percent within a minute). Medians over blocks a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -42,6 +40,7 @@ from simulations.linear_attention.transformer import (
     predict_prefixes,
 )
 from simulations.memory import keep_freed_memory
+from simulations.storage import write_json
 from simulations.threads import blas_threads
 
 CASES = {
@@ -237,12 +236,7 @@ def main():
                 f"       torch {r['torch_version']} forward = numpy forward to "
                 f"{r['torch_forward_max_abs_diff']:.1e} (max abs, 8 prompts)"
             )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rows, indent=1))
-    tmp.replace(out)
-    print(f"written {out}")
+    print(f"written {write_json(args.out, rows)}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from simulations.config import to_dict
 from simulations.experiments.catalogue import EXPERIMENTS
 from simulations.experiments.kit import Context
 from simulations.storage import SavedRun, load_run, write_run
+from tests.tiny import TINY_DATA
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::simulations.linear_attention.training.AveragingWindowWarning",
@@ -31,20 +32,7 @@ pytestmark = pytest.mark.filterwarnings(
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-# the classification experiments: 2 context items, 4 labels, 40 SGD steps of 16 sequences
-TINY_DATA = (
-    "data.K=8",
-    "data.L=4",
-    "data.N=2",
-    "data.D=7",
-    "data.P=5",
-    "data.B=1",
-    "train.steps=40",
-    "train.batch=16",
-    "train.eval_every=20",
-    "train.eval_size=20",
-)
-# overrides in an order that keeps every intermediate config valid (each --set is validated on its own)
+# every experiment at a size that runs in seconds
 TINY = {
     "linear-attention-symbolic": ("trials=1",),
     "linear-attention-flow": (

@@ -31,24 +31,13 @@ from simulations.experiments.kit import Check, Context
 from simulations.interfaces import cli
 from simulations.interfaces.report import verdict, write_report
 from simulations.storage import load_run, write_run
+from tests.tiny import TINY_DATA
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::simulations.linear_attention.training.AveragingWindowWarning"
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TINY_DATA = (
-    "data.K=8",
-    "data.L=4",
-    "data.N=2",
-    "data.D=7",
-    "data.P=5",
-    "data.B=1",
-    "train.steps=40",
-    "train.batch=16",
-    "train.eval_every=20",
-    "train.eval_size=20",
-)
 TINY = {
     "linear-attention-random-init": ("d=2", "N=5", "seeds=0,1", "time=2", "batch=8"),
     "linear-attention-risk": ("d=2", "Ns=3,5", "Ms=1,4", "n_mc=100", "batch=16", "average_steps=10"),
