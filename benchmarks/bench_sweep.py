@@ -67,6 +67,8 @@ def paper_grids(run_h: float) -> dict:
     out["induction-head-data-dependence"] = len(dd.points()) * len(dd.models) * len(dd.seeds) * run_h
     tr = get("induction-head-transition").config("paper")
     out["induction-head-transition (upper bound)"] = len(tr.arms()) * len(tr.models) * len(tr.seeds) * run_h
+    init = get("induction-head-initial-state").config("paper")
+    out["induction-head-initial-state (upper bound)"] = len(init.arms()) * len(init.seeds) * run_h
     for name in ("induction-head-curves", "induction-head-minimal"):
         out[name] = len(get(name).config("paper").seeds) * run_h
     out["induction-head-side-by-side"] = 2 * run_h

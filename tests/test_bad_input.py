@@ -310,6 +310,17 @@ ENTRIES = [
     ),
     ("theory_contexts", ih.theory_contexts, dict(data=SMALL, n=3), {"n": count()}),
     (
+        "measured_state",
+        ih.measured_state,
+        dict(
+            model="minimal",
+            params=ih.MinimalInductionHead(SMALL.P).init_params(SMALL, np.random.default_rng(0)),
+            data=SMALL,
+            n=20,
+        ),
+        {"n": count(), "data": not_a_config, "model": choice(["network", "minimal"])},
+    ),
+    (
         "transition_step",
         ih.transition_step,
         dict(history=HIST, data=SMALL),

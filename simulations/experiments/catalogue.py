@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from .induction_head import curves, data_dependence, nested_logits, side_by_side, transition
+from .induction_head import curves, data_dependence, initial_state, nested_logits, side_by_side, transition
 from .kit import Experiment
 from .linear_attention import flow, nonlinear, random_cov, risk, symbolic
 
@@ -23,6 +23,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         curves.MINIMAL,
         side_by_side.SIDE_BY_SIDE,
         transition.TRANSITION,
+        initial_state.INITIAL_STATE,
         data_dependence.DATA_DEPENDENCE,
     )
 }

@@ -3,9 +3,15 @@ induction-head model, their trainer, transition analysis, and the comparison wit
 
 from . import network
 from .batched import train_batched
-from .compare import TransitionComparison, theory_contexts, theory_times, transition_comparison
+from .compare import (
+    TransitionComparison,
+    measured_state,
+    theory_contexts,
+    theory_times,
+    transition_comparison,
+)
 from .data import Batch, DataConfig, Task
-from .measures import accuracy, progress_measures
+from .measures import accuracy, nested_logit_state, progress_measures
 from .minimal import MinimalInductionHead
 from .training import MODELS, ResumedWarning, TrainConfig, TrainResult, evaluate, get_model, sgd_update, train
 from .transition import (
@@ -37,7 +43,9 @@ __all__ = [
     "get_model",
     "icl_learned",
     "iwl_learned",
+    "measured_state",
     "midpoint",
+    "nested_logit_state",
     "network",
     "plateau",
     "progress_measures",

@@ -12,7 +12,8 @@ from theory.validation import as_count, as_real
 
 from ..seeding import stream_rng
 from .data import DataConfig, Task
-from .training import MODELS, TrainConfig, TrainResult, train
+from .measures import nested_logit_state
+from .training import MODELS, TrainConfig, TrainResult, get_model, train
 from .transition import transition_level, transition_step
 
 
@@ -51,14 +52,40 @@ class TransitionComparison:
     runs: dict
 
 
-def theory_times(
-    data: DataConfig, contexts: int = 1000, init: float = 0.0
-) -> tuple[float | None, float | None]:
-    """The nested-logit flow's times from (β₁, α, ξ) = ``init`` to the networks' transition level
-    (docs/induction_head.md §6): idealised at ``data``'s N and L (None when L = N: the origin is critical)
-    and averaged over ``contexts`` contexts sampled from ``data`` (None when B = 0: no context holds the
-    target's class). Either is also None when the flow does not reach the level by t = 10⁴."""
-    init = as_real(init, "init")
+def _as_init(init):
+    """A float, or three finite floats (β₁, α, ξ)."""
+    if np.ndim(init) == 0:
+        return as_real(init, "init")
+    if np.shape(init) != (3,):
+        raise ValueError(
+            f"init must be a float or three floats (beta1, alpha, xi), got shape {np.shape(init)}"
+        )
+    return tuple(as_real(v, f"init[{i}]") for i, v in enumerate(init))
+
+
+def measured_state(model, params: dict, data: DataConfig, n: int = 1000, seed: int = 0) -> dict[str, float]:
+    """The nested-logit state (β₁, α, ξ) of a model with parameters ``params``, measured on ``n`` IC
+    sequences of ``data`` (:func:`~simulations.induction_head.measures.nested_logit_state`). At a model's
+    initialisation this is the point from which the theory can be started in its place (docs/induction_head.md
+    §6, "started from the network's measured state")."""
+    n = as_count(n, "n")
+    if not isinstance(data, DataConfig):
+        raise ValueError(f"data must be a DataConfig, got {type(data).__name__}")
+    if data.B == 0:
+        raise ValueError("data.B must be >= 1: the nested-logit state is read on bursty (IC) sequences")
+    dtype = next(iter(params.values())).dtype
+    batch = Task(data).sample(stream_rng(seed, "nested-logit-state"), n, "ic", dtype=dtype)
+    logits, a1, a2 = get_model(model, data.P).forward(params, batch.tokens)
+    return nested_logit_state(a1, a2, logits, batch)
+
+
+def theory_times(data: DataConfig, contexts: int = 1000, init=0.0) -> tuple[float | None, float | None]:
+    """The nested-logit flow's times from (β₁, α, ξ) = ``init`` (a float for all three, or three floats, e.g.
+    a :func:`measured_state`) to the networks' transition level (docs/induction_head.md §6): idealised at
+    ``data``'s N and L (None when L = N: the origin is critical) and averaged over ``contexts`` contexts
+    sampled from ``data`` (None when B = 0: no context holds the target's class). Either is also None when
+    the flow does not reach the level by t = 10⁴."""
+    init = _as_init(init)
     level = transition_level(data)
     ideal = (
         integrate_nested_logits(data.N, data.L, init, 1e4, level=level).t_transition

@@ -36,3 +36,54 @@ def progress_measures(attn1, attn2, logits, batch) -> dict[str, float]:
     np.put_along_axis(present, batch.context_labels, True, axis=1)
     cla = (probs * present).sum(axis=1).mean()
     return {"ILA1": float(ila1), "TILA2": float(tila2), "TLA2": float(tla2), "CLA": float(cla)}
+
+
+def nested_logit_state(attn1, attn2, logits, batch) -> dict[str, float]:
+    r"""A model's attention maps and logits read as the nested-logit theory's (β₁, α, ξ)
+    (docs/induction_head.md §6), by inverting the theory's three forms, averaged over the batch:
+
+    * s = σ(β₁) is ILA1 (layer-1 attention from each label token to its item), so β₁ = log(s / (1 − s));
+    * the theory's target gives each matching label token the layer-2 logit α s and every other label token
+      0, so with r the share of the label tokens' attention on the m matching ones,
+      α s = log[(r / m) / ((1 − r) / (N − m))] (m = B; for B = 1: p = r = e^{αs} / (e^{αs} + N − 1));
+    * the theory's logits are ξ × (attention weight) on the context labels and 0 on the absent ones, so ξ is
+      the sum over the distinct context labels of (logit − mean absent logit). Each label's mean logit over
+      the sequences where it is absent (a bias that does not depend on the context, 0 in the theory's form,
+      large in a random classifier) is subtracted first: it cancels in expectation over the random context
+      labels and would only add noise.
+
+    Returns a dict with ``beta1``, ``alpha``, ``xi``, the standard error ``xi_se`` of ξ over the batch, and
+    the measured ``s`` and ``r``.
+    """
+    N = batch.context_labels.shape[1]
+    lab = np.arange(1, 2 * N, 2)
+    s = float(attn1[:, lab, lab - 1].mean())
+    a2_lab = attn2[:, lab].astype(np.float64)
+    r = float((a2_lab * batch.context_match).sum() / a2_lab.sum())
+    m = float(batch.context_match.sum(axis=1).mean())
+    present = np.zeros(logits.shape, dtype=bool)
+    np.put_along_axis(present, batch.context_labels, True, axis=1)
+    absent = (~present).sum(axis=1)
+    if not 0 < s < 1 or not 0 < r < 1 or not 0 < m < N or absent.min() == 0:
+        raise ValueError(
+            "the nested-logit state needs 0 < ILA1 < 1, 0 < r < 1, some but not all context items matching "
+            f"the target, and a label absent from every context; got ILA1 {s:.3g}, r {r:.3g}, {m:.3g} of {N} "
+            f"matching, at least {absent.min()} absent labels"
+        )
+    z = logits.astype(np.float64)
+    z -= ((z * ~present).sum(axis=1) / absent)[:, None]  # each sequence relative to its absent labels
+    times_absent = (~present).sum(axis=0)
+    bias = np.divide(
+        (z * ~present).sum(axis=0), times_absent, out=np.zeros(z.shape[1]), where=times_absent > 0
+    )
+    z -= bias  # each label's logit when it is absent: a context-free bias, 0 in the theory's form
+    xi = ((z - ((z * ~present).sum(axis=1) / absent)[:, None]) * present).sum(axis=1)
+    alpha_s = np.log(r / m) - np.log((1 - r) / (N - m))
+    return {
+        "beta1": float(np.log(s / (1 - s))),
+        "alpha": float(alpha_s / s),
+        "xi": float(xi.mean()),
+        "xi_se": float(xi.std() / np.sqrt(len(xi))),
+        "s": s,
+        "r": r,
+    }

@@ -85,6 +85,7 @@ TINY = {
     "induction-head-minimal": (*TINY_DATA, "seeds=0,1"),
     "induction-head-side-by-side": (*TINY_DATA, "theory_contexts=20"),
     "induction-head-transition": ("Ns=2", "L_multiples=1,2", "seeds=0,1", "theory_contexts=20", *TINY_DATA),
+    "induction-head-initial-state": (*TINY_DATA, "init_scales=0.5,1", "seeds=0,1", "state_sequences=50"),
     "induction-head-data-dependence": (
         "Ks=8,16",
         "Bs=0,1",
@@ -343,6 +344,7 @@ LEGENDS = [
     ("induction-head-minimal", "training_curves", (0,), None),
     ("induction-head-side-by-side", "side_by_side", (0,), None),
     ("induction-head-transition", "transition_times", (0,), None),
+    ("induction-head-initial-state", "initial_state", (0, 1), None),
     ("induction-head-data-dependence", "epsilon_alpha_mixture", (0, 3), None),
 ]
 

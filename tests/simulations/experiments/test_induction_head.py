@@ -86,6 +86,7 @@ def test_paper_profiles_use_novel_classes_only_for_dynamics():
         "induction-head-minimal",
         "induction-head-side-by-side",
         "induction-head-transition",
+        "induction-head-initial-state",
     ):
         assert EXPERIMENTS[name].config("paper").data.p_C == 0.5, name
     grid = EXPERIMENTS["induction-head-data-dependence"].config("paper")
@@ -139,3 +140,50 @@ def test_transition_checks_at_L_equal_N():
     assert slower.passed and not finding.passed
     slower, _ = by_kind(_checks(cfg, rows([4000, 1500, None])))  # one seed as fast as the median: fails
     assert not slower.passed
+
+
+def test_initial_state_checks_on_hand_built_runs():
+    """The offset check fails when the offset does not delay the jump by ratio_tol; the findings compare the
+    theory's and the network's ratios and orders (None: no transition, later than any step)."""
+    from simulations.experiments.induction_head.initial_state import InitialStateConfig, _checks
+
+    cfg = InitialStateConfig(data=TINY_DATA, train=TINY_TRAIN, init_scales=(0.5, 1.0), seeds=(0,))
+
+    def run(scale, offset, step, time):
+        return {
+            "init_scale": scale,
+            "random_offset": offset,
+            "seed": 0,
+            "transition_step": step,
+            "theory_time": time,
+        }
+
+    runs = [
+        run(0.5, True, None, 24.0),
+        run(0.5, False, 5000, 24.0),
+        run(1.0, True, 2600, 30.0),
+        run(1.0, False, 1400, 24.0),
+    ]
+    checks = {c.name: c for c in _checks(cfg, runs, None)}
+    assert checks["the map reads the minimal model's initial (β₁, α) = (0, 0)"].passed
+    assert checks["scale 0.5, seed 0: the random position offset delays the jump"].passed  # never > 5000
+    assert checks["scale 1, seed 0: the random position offset delays the jump"].passed  # 1.86
+    assert not checks[
+        "scale 0.5: the theory from the measured initial states predicts the offset's effect"
+    ].passed
+    assert checks["scale 1: the theory from the measured initial states predicts the offset's effect"].passed
+    # network: scale 1 faster than 0.5 with both offsets; theory: tie (offset: 24 < 30 reverses) -> not shown
+    assert not checks[
+        "random offset: the theory from the measured initial states orders the initial scales "
+        "as the network does"
+    ].passed
+    assert not checks[
+        "fixed positions: the theory from the measured initial states orders the initial scales "
+        "as the network does"
+    ].passed
+    runs[3] = run(1.0, False, 2000, 24.0)  # 1.3 ≥ 1.25 passes; 1.2 fails
+    runs[2] = run(1.0, True, 2400, 30.0)
+    assert not {c.name: c for c in _checks(cfg, runs, None)}[
+        "scale 1, seed 0: the random position offset delays the jump"
+    ].passed
+    assert all(c.binding != (c.kind == "finding") for c in checks.values())
