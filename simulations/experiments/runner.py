@@ -1,14 +1,26 @@
-"""Run an experiment, save it atomically with its figures, and redraw figures from a saved run."""
+"""Run an experiment, save it atomically with its figures, run many at once, and redraw figures from a saved
+run."""
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..config import to_dict
+from ..executors import InProcessExecutor
 from ..storage import SavedRun, check_writable_dir, load_run, save_run
 from .catalogue import get
 from .kit import Context
+
+_DRAWING = threading.Lock()  # pyplot keeps global state: one thread draws at a time
+
+
+def _draw(exp, run):
+    with _DRAWING:
+        return exp.plot(run, run.path / "figures")
 
 
 def run_experiment(
@@ -31,9 +43,49 @@ def run_experiment(
         to_dict(cfg),
         outcome.metrics(),
         outcome.arrays,
-        draw=lambda run: exp.plot(run, run.path / "figures"),
+        draw=lambda run: _draw(exp, run),
         seconds=time.perf_counter() - t0,
     )
+
+
+def lane_of(name: str) -> str:
+    """ "jobs" for the experiments that plan classification training jobs: they share them through the store
+    (curves, side-by-side and initial-state train the same runs), so they run in order in one lane; "other"
+    for the rest (the linear-attention experiments and the nested-logit theory), which share nothing."""
+    return "jobs" if get(name).plan is not None else "other"
+
+
+def run_many(runs, *, out="results", context: Context | None = None, overrides=(), log=sys.stderr):
+    """Run ``(name, profile)`` pairs and return their saved runs in the same order.
+
+    With an executor that has workers, the two lanes (:func:`lane_of`) run at once, each in its own thread
+    and in order, sharing the workers: one lane's theory, analysis and figures overlap the other's training
+    runs, and the experiments that share jobs still find each other's finished jobs in the store. (More
+    lanes, one per experiment that shares nothing, measured no faster: 6 min 19 s against 6 min 04 s for
+    the quick reproduce on 2 cores, where the two lanes already keep both cores 187% busy.) With the
+    in-process executor everything runs one after another.
+    """
+    ctx = context or Context()
+    lanes: dict[str, list[int]] = {}
+    for i, (name, _) in enumerate(runs):
+        lanes.setdefault(lane_of(name), []).append(i)
+    saved: dict[int, SavedRun] = {}
+
+    def lane(indices):
+        for i in indices:
+            name, profile = runs[i]
+            print(f"[icl-dynamics] {name} ({profile}) ...", file=log, flush=True)
+            saved[i] = run_experiment(name, profile=profile, overrides=overrides, out=out, context=ctx)
+            print(f"[icl-dynamics] {name} done in {saved[i].seconds:.1f} s -> {saved[i].path}", file=log)
+
+    if isinstance(ctx.executor, InProcessExecutor) or len(lanes) == 1:
+        for indices in lanes.values():
+            lane(indices)
+    else:
+        with ThreadPoolExecutor(len(lanes)) as pool:
+            for fut in [pool.submit(lane, indices) for indices in lanes.values()]:
+                fut.result()
+    return [saved[i] for i in range(len(runs))]
 
 
 def redraw(run_dir) -> SavedRun:
@@ -41,5 +93,6 @@ def redraw(run_dir) -> SavedRun:
     run = load_run(run_dir)
     fig_dir = Path(run_dir) / "figures"
     fig_dir.mkdir(exist_ok=True)
-    get(run.experiment).plot(run, fig_dir)
+    with _DRAWING:
+        get(run.experiment).plot(run, fig_dir)
     return run

@@ -18,7 +18,7 @@ from ..config import leaf_fields, resolve
 from ..executors import InProcessExecutor, dask_executor, process_executor
 from ..experiments.catalogue import EXPERIMENTS, get
 from ..experiments.kit import Context
-from ..experiments.runner import redraw, run_experiment
+from ..experiments.runner import redraw, run_many
 from ..storage import check_writable_dir
 from .report import check_rows, counts, counts_text, format_table, write_report
 from .sweep import Sweep, load_grid, parse_grid, run_sweep
@@ -167,15 +167,6 @@ def _context(args, out: Path, executor) -> Context:
     return Context(executor=executor, progress=args.progress, checkpoint_dir=Path(out) / "checkpoints")
 
 
-def _run_many(names, profile, out, ctx, overrides=()):
-    runs = []
-    for name in names:
-        print(f"[icl-dynamics] {name} ({profile}) ...", file=sys.stderr, flush=True)
-        runs.append(run_experiment(name, profile=profile, overrides=overrides, out=out, context=ctx))
-        print(f"[icl-dynamics] {name} done in {runs[-1].seconds:.1f} s -> {runs[-1].path}", file=sys.stderr)
-    return runs
-
-
 def _show(name: str) -> str:
     exp = get(name)
     base = exp.config("quick")
@@ -275,18 +266,13 @@ def main(argv=None) -> int:
             ctx = _context(args, out, executor)
             t0 = time.perf_counter()
             if args.command == "run":
-                runs = _run_many(names, args.profile, out, ctx, args.overrides)
+                runs = run_many([(args.name, args.profile)], out=out, context=ctx, overrides=args.overrides)
                 print(runs[0].path)
             elif args.command == "validate":
-                runs = _run_many(names, "quick", out, ctx)
+                runs = run_many([(n, "quick") for n in names], out=out, context=ctx)
             else:  # reproduce: the profile where an experiment has it, else its quick profile
-                runs = [
-                    r
-                    for n in names
-                    for r in _run_many(
-                        [n], args.profile if args.profile in get(n).profiles else "quick", out, ctx
-                    )
-                ]
+                profile = {n: args.profile if args.profile in get(n).profiles else "quick" for n in names}
+                runs = run_many(list(profile.items()), out=out, context=ctx)
             rows = check_rows(runs)
             n_fail = counts(rows)[1]
             if args.command == "validate" and args.json:
