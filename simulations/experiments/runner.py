@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from ..config import to_dict
@@ -70,12 +70,19 @@ def run_many(runs, *, out="results", context: Context | None = None, overrides=(
     for i, (name, _) in enumerate(runs):
         lanes.setdefault(lane_of(name), []).append(i)
     saved: dict[int, SavedRun] = {}
+    stop = threading.Event()  # set on the first error (or Ctrl-C): the other lane starts nothing new
 
     def lane(indices):
         for i in indices:
+            if stop.is_set():
+                return
             name, profile = runs[i]
             print(f"[icl-dynamics] {name} ({profile}) ...", file=log, flush=True)
-            saved[i] = run_experiment(name, profile=profile, overrides=overrides, out=out, context=ctx)
+            try:
+                saved[i] = run_experiment(name, profile=profile, overrides=overrides, out=out, context=ctx)
+            except BaseException:
+                stop.set()
+                raise
             print(f"[icl-dynamics] {name} done in {saved[i].seconds:.1f} s -> {saved[i].path}", file=log)
 
     if isinstance(ctx.executor, InProcessExecutor) or len(lanes) == 1:
@@ -83,8 +90,18 @@ def run_many(runs, *, out="results", context: Context | None = None, overrides=(
             lane(indices)
     else:
         with ThreadPoolExecutor(len(lanes)) as pool:
-            for fut in [pool.submit(lane, indices) for indices in lanes.values()]:
-                fut.result()
+            futures = [pool.submit(lane, indices) for indices in lanes.values()]
+            try:
+                wait(futures, return_when=FIRST_EXCEPTION)
+            except BaseException:  # Ctrl-C: the lanes finish the experiment they are in, then stop
+                stop.set()
+                raise
+            errors = [f.exception() for f in futures]  # waits for the other lane's current experiment
+            errors = [e for e in errors if e is not None]
+            if errors:
+                for extra in errors[1:]:
+                    print(f"[icl-dynamics] another lane failed too: {extra!r}", file=log)
+                raise errors[0]
     return [saved[i] for i in range(len(runs))]
 
 

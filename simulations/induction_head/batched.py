@@ -21,7 +21,7 @@ step. No checkpoints: see :func:`train_batched`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -33,16 +33,14 @@ from ..threads import blas_threads
 from .data import DataConfig, Task
 from .training import (
     EVAL_SETS,
-    HISTORY_KEYS,
     MODELS,
-    N_EXAMPLES,
+    Recorder,
     TrainConfig,
     TrainResult,
-    evaluate,
+    checked_step,
     evaluation_sets,
     get_model,
     initial_params,
-    sgd_update,
 )
 
 SHARED_DATA = ("N", "L", "D", "P")
@@ -93,38 +91,22 @@ def sgd_update_stacked(params: dict, grads: dict, lr: np.ndarray, weight_decay: 
 
 @dataclass
 class _Run:
-    """Bookkeeping of one run of the batch: what its single run would hold."""
+    """One run of the batch: its data, config, fixed test sets (None: redrawn per evaluation) and the single
+    run's :class:`~simulations.induction_head.training.Recorder`."""
 
-    index: int
     data: DataConfig
     cfg: TrainConfig
     task: Task
     sets: dict | None
     context_match: np.ndarray
-    history: dict = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
-    maps: dict = field(default_factory=lambda: {"attn1": [], "attn2": []})
-    running: list = field(default_factory=list)
-
-    def test_sets(self) -> dict:
-        return self.sets if self.sets is not None else evaluation_sets(self.data, self.cfg)
+    rec: Recorder
 
     def record(self, params: dict, step: int, model) -> None:
-        """The single run's ``record``: evaluate, log the mean training loss since the last record."""
-        ev = evaluate(params, self.test_sets(), model)
-        h = self.history
-        h["step"].append(step)
-        h["loss"].append(float(np.mean(self.running)) if self.running else np.nan)
-        for k in HISTORY_KEYS[2:]:
-            h[k].append(ev.get(k, np.nan))
-        self.maps["attn1"].append(ev["attn1_mean"])
-        self.maps["attn2"].append(ev["attn2_examples"])
-        self.running.clear()
+        sets = self.sets if self.sets is not None else evaluation_sets(self.data, self.cfg)
+        self.rec.record(params, step, sets, model)
 
     def result(self, params: dict) -> TrainResult:
-        maps = {k: np.asarray(v) for k, v in self.maps.items()}
-        maps["context_match"] = self.context_match
-        history = {k: np.asarray(v, dtype=float) for k, v in self.history.items()}
-        return TrainResult({k: np.array(v) for k, v in params.items()}, history, maps, None)
+        return self.rec.result({k: np.array(v) for k, v in params.items()}, self.context_match)
 
 
 def train_batched(
@@ -213,15 +195,9 @@ def _sgd_step(model, params, samples, lr, wd, chunk, who, step) -> np.ndarray:
     for i0 in range(0, R, chunk):
         sl = slice(i0, min(i0 + chunk, R))
         if sl.stop - sl.start == 1:  # the single trainer's step and checks, on views of the stack
-            p, b = run_params(params, i0), samples[i0]
-            loss, grads = model.loss_and_grads(p, b.tokens, b.labels)
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"{who[i0]} diverged at step {step}: loss = {loss}")
-            sgd_update(p, grads, lr[i0], wd[i0])
-            bad = [k for k, v in p.items() if not np.all(np.isfinite(v))]
-            if bad:
-                raise FloatingPointError(f"{who[i0]} diverged at step {step}: non-finite {bad}")
-            losses[i0] = loss
+            losses[i0] = checked_step(
+                model, run_params(params, i0), samples[i0], lr[i0], wd[i0], who[i0], step
+            )
             continue
         p = {k: v[sl] for k, v in params.items()}  # views: the update writes into the stack
         tokens = np.stack([b.tokens for b in samples[sl]])
@@ -249,10 +225,11 @@ def _train_batched(datas, configs, model, progress, cache, chunk):
         per_number = len(EVAL_SETS) * d0.T * d0.width * dtype.itemsize
         cache = sum(c.eval_size for c in configs) * per_number <= TEST_SET_CACHE_BYTES
     runs = []
-    for j, (data, cfg) in enumerate(zip(datas, configs, strict=True)):
+    for data, cfg in zip(datas, configs, strict=True):
         sets = evaluation_sets(data, cfg)
-        match = sets["ic"].context_match[:N_EXAMPLES]
-        runs.append(_Run(j, data, cfg, Task(data), sets if cache else None, match))
+        runs.append(
+            _Run(data, cfg, Task(data), sets if cache else None, sets["ic"].context_match, Recorder())
+        )
     params = stack_params([initial_params(model, r.data, r.cfg) for r in runs])
     results: list[TrainResult | None] = [None] * len(runs)
     active = list(range(len(runs)))
@@ -270,7 +247,7 @@ def _train_batched(datas, configs, model, progress, cache, chunk):
             elif step % run.cfg.eval_every == 0:
                 run.record(run_params(params, i), step, model)
                 stop = run.cfg.stop_at_ic
-                if stop and run.history["acc_ic"][-1] >= stop:
+                if stop and run.rec.history["acc_ic"][-1] >= stop:
                     done.append(i)
         if done:
             for i in done:
@@ -290,7 +267,7 @@ def _train_batched(datas, configs, model, progress, cache, chunk):
         ]
         losses = _sgd_step(model, params, samples, lr, wd, chunk, who, step)
         for i, j in enumerate(active):
-            runs[j].running.append(float(losses[i]))
+            runs[j].rec.running.append(float(losses[i]))
         step += 1
         bar.update(1)
     bar.close()

@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from theory.induction_head import SampledContexts, integrate_finite_nested_logits, integrate_nested_logits
-from theory.validation import as_count, as_real
+from theory.induction_head.nested_logits import initial_params
+from theory.validation import as_count
 
 from ..seeding import stream_rng
 from .data import DataConfig, Task
@@ -52,17 +53,6 @@ class TransitionComparison:
     runs: dict
 
 
-def _as_init(init):
-    """A float, or three finite floats (β₁, α, ξ)."""
-    if np.ndim(init) == 0:
-        return as_real(init, "init")
-    if np.shape(init) != (3,):
-        raise ValueError(
-            f"init must be a float or three floats (beta1, alpha, xi), got shape {np.shape(init)}"
-        )
-    return tuple(as_real(v, f"init[{i}]") for i, v in enumerate(init))
-
-
 def measured_state(model, params: dict, data: DataConfig, n: int = 1000, seed: int = 0) -> dict[str, float]:
     """The nested-logit state (β₁, α, ξ) of a model with parameters ``params``, measured on ``n`` IC
     sequences of ``data`` (:func:`~simulations.induction_head.measures.nested_logit_state`). At a model's
@@ -85,7 +75,7 @@ def theory_times(data: DataConfig, contexts: int = 1000, init=0.0) -> tuple[floa
     ``data``'s N and L (None when L = N: the origin is critical) and averaged over ``contexts`` contexts
     sampled from ``data`` (None when B = 0: no context holds the target's class). Either is also None when
     the flow does not reach the level by t = 10⁴."""
-    init = _as_init(init)
+    init = initial_params(init, 3)
     level = transition_level(data)
     ideal = (
         integrate_nested_logits(data.N, data.L, init, 1e4, level=level).t_transition
@@ -101,10 +91,11 @@ def theory_times(data: DataConfig, contexts: int = 1000, init=0.0) -> tuple[floa
 
 
 def transition_comparison(
-    data: DataConfig, config: TrainConfig, models=MODELS, *, contexts: int = 1000, init: float = 0.0
+    data: DataConfig, config: TrainConfig, models=MODELS, *, contexts: int = 1000, init=0.0
 ) -> TransitionComparison:
     """Train each model in ``models`` on ``data`` until its transition (or ``config.steps``) and integrate the
-    nested-logit flow, idealised and on ``contexts`` sampled contexts, from (β₁, α, ξ) = ``init``.
+    nested-logit flow, idealised and on ``contexts`` sampled contexts, from (β₁, α, ξ) = ``init`` (a float
+    for all three, or three floats).
 
     Gradient-flow time and SGD steps are different units: compare orderings and ratios across settings.
     """

@@ -17,6 +17,18 @@ def accuracy(logits, labels) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
+def _label_tokens(N: int) -> np.ndarray:
+    """Positions of the context's label tokens (odd t < 2N)."""
+    return np.arange(1, 2 * N, 2)
+
+
+def _present(logits, context_labels) -> np.ndarray:
+    """(B, L) mask of the labels that occur in each context."""
+    present = np.zeros(np.shape(logits), dtype=bool)
+    np.put_along_axis(present, context_labels, True, axis=1)
+    return present
+
+
 def progress_measures(attn1, attn2, logits, batch) -> dict[str, float]:
     r"""ILA1, TILA2, TLA2 and CLA (docs/induction_head.md §3), averaged over the batch.
 
@@ -25,16 +37,12 @@ def progress_measures(attn1, attn2, logits, batch) -> dict[str, float]:
     * TLA2: total layer-2 attention from the target to all label tokens;
     * CLA: softmax mass the classifier puts on labels present in the context.
     """
-    N = batch.context_labels.shape[1]
-    lab = np.arange(1, 2 * N, 2)
+    lab = _label_tokens(batch.context_labels.shape[1])
     ila1 = attn1[:, lab, lab - 1].mean()
     a2_lab = attn2[:, lab]  # (B, N)
     tila2 = (a2_lab * batch.context_match).sum(axis=1).mean()
     tla2 = a2_lab.sum(axis=1).mean()
-    probs = softmax(logits)
-    present = np.zeros_like(probs, dtype=bool)
-    np.put_along_axis(present, batch.context_labels, True, axis=1)
-    cla = (probs * present).sum(axis=1).mean()
+    cla = (softmax(logits) * _present(logits, batch.context_labels)).sum(axis=1).mean()
     return {"ILA1": float(ila1), "TILA2": float(tila2), "TLA2": float(tla2), "CLA": float(cla)}
 
 
@@ -56,13 +64,12 @@ def nested_logit_state(attn1, attn2, logits, batch) -> dict[str, float]:
     the measured ``s`` and ``r``.
     """
     N = batch.context_labels.shape[1]
-    lab = np.arange(1, 2 * N, 2)
+    lab = _label_tokens(N)
     s = float(attn1[:, lab, lab - 1].mean())
     a2_lab = attn2[:, lab].astype(np.float64)
     r = float((a2_lab * batch.context_match).sum() / a2_lab.sum())
     m = float(batch.context_match.sum(axis=1).mean())
-    present = np.zeros(logits.shape, dtype=bool)
-    np.put_along_axis(present, batch.context_labels, True, axis=1)
+    present = _present(logits, batch.context_labels)
     absent = (~present).sum(axis=1)
     if not 0 < s < 1 or not 0 < r < 1 or not 0 < m < N or absent.min() == 0:
         raise ValueError(

@@ -10,7 +10,7 @@ evaluation), so a run with another config never resumes it.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -213,6 +213,49 @@ def sgd_update(params: dict, grads: dict, lr: float, weight_decay: float) -> Non
         p -= p.dtype.type(lr) * grads[k]
 
 
+def checked_step(model, params: dict, batch, lr: float, weight_decay: float, who: str, step: int) -> float:
+    """One SGD step in place (:func:`sgd_update`); a FloatingPointError naming ``who``, the step and the
+    quantity when the loss or a weight is not finite. Returns the loss."""
+    loss, grads = model.loss_and_grads(params, batch.tokens, batch.labels)
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"{who} diverged at step {step}: loss = {loss}")
+    sgd_update(params, grads, lr, weight_decay)
+    bad = [k for k, v in params.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise FloatingPointError(f"{who} diverged at step {step}: non-finite {bad}")
+    return float(loss)
+
+
+@dataclass
+class Recorder:
+    """A run's history and attention maps: an evaluation every ``eval_every`` steps, with the mean training
+    loss since the previous one (docs/induction_head.md §3)."""
+
+    history: dict = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
+    maps: dict = field(default_factory=lambda: {"attn1": [], "attn2": []})
+    running: list = field(default_factory=list)
+
+    def recorded(self, step: int) -> bool:
+        return bool(self.history["step"]) and self.history["step"][-1] == step
+
+    def record(self, params: dict, step: int, test_sets: dict, model) -> None:
+        ev = evaluate(params, test_sets, model)
+        h = self.history
+        h["step"].append(step)
+        h["loss"].append(float(np.mean(self.running)) if self.running else np.nan)
+        for k in HISTORY_KEYS[2:]:
+            h[k].append(ev.get(k, np.nan))
+        self.maps["attn1"].append(ev["attn1_mean"])
+        self.maps["attn2"].append(ev["attn2_examples"])
+        self.running.clear()
+
+    def result(self, params: dict, context_match: np.ndarray, resumed: int | None = None) -> TrainResult:
+        maps = {k: np.asarray(v) for k, v in self.maps.items()}
+        maps["context_match"] = context_match[:N_EXAMPLES]
+        history = {k: np.asarray(v, dtype=float) for k, v in self.history.items()}
+        return TrainResult(params, history, maps, resumed)
+
+
 def run_fingerprint(data: DataConfig, config: TrainConfig, model) -> str:
     """What a checkpoint must match to be resumed: everything but the step budget and bookkeeping."""
     name = model if isinstance(model, str) else type(model).__name__
@@ -240,7 +283,7 @@ def _resume(path: Path, tag: str):
         n = len(z["hist/step"])
         history = {k: list(z[f"hist/{k}"]) if f"hist/{k}" in z.files else [np.nan] * n for k in HISTORY_KEYS}
         maps = {k: list(z[f"maps/{k}"]) for k in ("attn1", "attn2")}
-    return step, params, history, maps
+    return step, params, Recorder(history, maps)
 
 
 def train(
@@ -288,24 +331,11 @@ def _train(data, cfg, model, tag, checkpoint, progress):
     sets = evaluation_sets(data, cfg)
     start, resumed = 0, None
     if checkpoint is not None and checkpoint.exists():
-        start, params, history, maps = _resume(checkpoint, tag)
+        start, params, rec = _resume(checkpoint, tag)
         resumed = start
         warnings.warn(f"resumed {checkpoint} at step {start}", ResumedWarning, stacklevel=3)
     else:
-        params = initial_params(model, data, cfg)
-        history = {k: [] for k in HISTORY_KEYS}
-        maps = {"attn1": [], "attn2": []}
-    running = []
-
-    def record(step):
-        ev = evaluate(params, sets, model)
-        history["step"].append(step)
-        history["loss"].append(float(np.mean(running)) if running else np.nan)
-        for k in HISTORY_KEYS[2:]:
-            history[k].append(ev.get(k, np.nan))
-        maps["attn1"].append(ev["attn1_mean"])
-        maps["attn2"].append(ev["attn2_examples"])
-        running.clear()
+        params, rec = initial_params(model, data, cfg), Recorder()
 
     def save(step):
         write_npz(
@@ -315,8 +345,8 @@ def _train(data, cfg, model, tag, checkpoint, progress):
                 "fingerprint": tag,
                 "config": repr(to_dict(cfg)),
                 **{f"param/{k}": v for k, v in params.items()},
-                **{f"hist/{k}": np.asarray(v) for k, v in history.items()},
-                **{f"maps/{k}": np.asarray(v) for k, v in maps.items()},
+                **{f"hist/{k}": np.asarray(v) for k, v in rec.history.items()},
+                **{f"maps/{k}": np.asarray(v) for k, v in rec.maps.items()},
             },
         )
 
@@ -328,24 +358,16 @@ def _train(data, cfg, model, tag, checkpoint, progress):
         desc="ICL SGD",
         leave=False,
     ):
-        if step % cfg.eval_every == 0 and not (history["step"] and history["step"][-1] == step):
-            record(step)
-            if cfg.stop_at_ic and history["acc_ic"][-1] >= cfg.stop_at_ic:
+        if step % cfg.eval_every == 0 and not rec.recorded(step):
+            rec.record(params, step, sets, model)
+            if cfg.stop_at_ic and rec.history["acc_ic"][-1] >= cfg.stop_at_ic:
                 break
         batch = task.sample(batch_rng(cfg.seed, step), cfg.batch, "train", dtype=dtype)
-        loss, grads = model.loss_and_grads(params, batch.tokens, batch.labels)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"classification training diverged at step {step}: loss = {loss}")
-        sgd_update(params, grads, cfg.lr, cfg.weight_decay)
-        bad = [k for k, v in params.items() if not np.all(np.isfinite(v))]
-        if bad:
-            raise FloatingPointError(f"classification training diverged at step {step}: non-finite {bad}")
-        running.append(loss)
+        loss = checked_step(model, params, batch, cfg.lr, cfg.weight_decay, "classification training", step)
+        rec.running.append(loss)
         if checkpoint is not None and (step + 1) % cfg.checkpoint_every == 0:
             save(step + 1)
     else:
-        if not (history["step"] and history["step"][-1] == cfg.steps):
-            record(cfg.steps)
-    out_maps = {k: np.asarray(v) for k, v in maps.items()}
-    out_maps["context_match"] = sets["ic"].context_match[:N_EXAMPLES]
-    return TrainResult(params, {k: np.asarray(v, dtype=float) for k, v in history.items()}, out_maps, resumed)
+        if not rec.recorded(cfg.steps):
+            rec.record(params, cfg.steps, sets, model)
+    return rec.result(params, sets["ic"].context_match, resumed)

@@ -15,18 +15,15 @@ default is one run per call (the single run's own code) and each run's prompt sa
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
-
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..config import require_shared
-from ..seeding import batch_rng, stream_rng
+from ..seeding import batch_rng
 from ..threads import blas_threads
-from .network import effective_matrix, embed, loss_and_grads, paper_init
+from .network import embed, loss_and_grads, paper_init
 from .prompts import PromptDistribution
-from .training import AveragingWindowWarning, TrainConfig, TrainResult, _window_drift
+from .training import Recorder, TrainConfig, TrainResult, averaging_start, checked_step
 
 SHARED_TRAIN = ("N", "batch", "blas_threads")
 """TrainConfig fields every run of a batch must share (with the prompt dimension d)."""
@@ -41,45 +38,6 @@ batch 512, where one run's prompts take 0.5-1.8 MB: the default there is one run
 def default_chunk(d: int, N: int, batch: int) -> int:
     """Runs per stacked call: :data:`CHUNK_BYTES` over one run's float64 (B, d+1, N+1) prompts, at least 1."""
     return max(1, CHUNK_BYTES // (batch * (d + 1) * (N + 1) * 8))
-
-
-@dataclass
-class _Run:
-    """One run of the batch: its config, prompt law, evaluation set and records."""
-
-    index: int
-    dist: PromptDistribution
-    cfg: TrainConfig
-    E_ev: np.ndarray
-    y_ev: np.ndarray
-    start_avg: int
-    steps: list = field(default_factory=list)
-    losses: list = field(default_factory=list)
-    Vs: list = field(default_factory=list)
-
-    def record(self, p: dict, step: int) -> None:
-        """The single run's ``record``: evaluation loss and u·U of the current weights."""
-        self.steps.append(step)
-        self.losses.append(loss_and_grads(p, self.E_ev, self.y_ev)[0])
-        self.Vs.append(effective_matrix(p))
-
-    def result(self, p: dict, p_sum: dict) -> TrainResult:
-        cfg = self.cfg
-        p = {k: np.array(v) for k, v in p.items()}
-        p_avg = {k: v / (cfg.steps - self.start_avg) for k, v in p_sum.items()}
-        steps, Vs = np.array(self.steps), np.array(self.Vs)
-        drift = _window_drift(steps, Vs, self.start_avg)
-        settled = drift <= cfg.drift_tol
-        if not settled:
-            warnings.warn(
-                f"run {self.index}: u·U drifted by {drift:.3g} (relative) between the two halves of the "
-                f"averaging window (steps {self.start_avg}–{cfg.steps}); the window started before the slow "
-                "modes converged: train longer or average over fewer steps",
-                AveragingWindowWarning,
-                stacklevel=4,
-            )
-        history = {"step": steps, "time": cfg.lr * steps, "eval_loss": np.array(self.losses)}
-        return TrainResult(p, p_avg, history, Vs, effective_matrix(p_avg), self.start_avg, drift, settled)
 
 
 def train_batched(
@@ -168,18 +126,7 @@ def _sgd_step(p, prompts, lr, chunk, who, step) -> None:
         sl = slice(i0, min(i0 + chunk, R))
         part = prompts[sl]
         if len(part) == 1:  # the single trainer's step and checks, on views of the stack
-            pv, pr = {k: v[i0] for k, v in p.items()}, part[0]
-            loss, grads = loss_and_grads(pv, embed(pr.X, pr.y, pr.x_query), pr.y_query)
-            if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"{who[i0]} diverged at step {step}: loss = {loss} (lr = {lr[i0, 0, 0]} may be too large)"
-                )
-            for k in pv:
-                pv[k] -= lr[i0, 0, 0] * grads[k]
-                if not np.all(np.isfinite(pv[k])):
-                    raise FloatingPointError(
-                        f"{who[i0]} diverged at step {step}: parameter {k} is non-finite"
-                    )
+            checked_step({k: v[i0] for k, v in p.items()}, part[0], lr[i0, 0, 0], who[i0], step)
             continue
         pv, y = {k: v[sl] for k, v in p.items()}, np.stack([pr.y_query for pr in part])
         E = embed(
@@ -204,11 +151,7 @@ def _sgd_step(p, prompts, lr, chunk, who, step) -> None:
 
 
 def _train_batched(start, dists, configs, progress, chunk):
-    runs = []
-    for j, (dist, cfg) in enumerate(zip(dists, configs, strict=True)):
-        ev = dist.sample(stream_rng(cfg.seed, "eval"), cfg.eval_size, cfg.N)
-        start_avg = min(int(round(cfg.steps * (1 - cfg.average_last))), cfg.steps - 1)
-        runs.append(_Run(j, dist, cfg, embed(ev.X, ev.y, ev.x_query), ev.y_query, start_avg))
+    runs = [Recorder.for_run(dist, cfg) for dist, cfg in zip(dists, configs, strict=True)]
     p = {k: np.stack([s[k] for s in start]) for k in ("W_PV", "W_KQ")}
     p_sum = {k: np.zeros_like(v) for k, v in p.items()}
     results: list[TrainResult | None] = [None] * len(runs)
@@ -227,7 +170,8 @@ def _train_batched(start, dists, configs, progress, chunk):
                 run.record({k: v[i] for k, v in p.items()}, step)
             if step == run.cfg.steps:
                 done.append(i)
-                results[j] = run.result({k: v[i] for k, v in p.items()}, {k: v[i] for k, v in p_sum.items()})
+                final = {k: np.array(v[i]) for k, v in p.items()}
+                results[j] = run.result(final, {k: v[i] for k, v in p_sum.items()}, label=f"run {j}: ")
         if done:
             keep = [i for i in range(len(active)) if i not in done]
             p = {k: v[keep] for k, v in p.items()}
@@ -238,9 +182,9 @@ def _train_batched(start, dists, configs, progress, chunk):
             break
         if lr is None:
             lr = np.array([runs[j].cfg.lr for j in active])[:, None, None]
-            averaging = np.array([runs[j].start_avg for j in active])
+            averaging = np.array([averaging_start(configs[j]) for j in active])
             who = [f"LSA run {j}" for j in active]
-        prompts = [runs[j].dist.sample(batch_rng(runs[j].cfg.seed, step), batch, N) for j in active]
+        prompts = [dists[j].sample(batch_rng(configs[j].seed, step), batch, N) for j in active]
         _sgd_step(p, prompts, lr, chunk, who, step)
         inside = step + 1 > averaging  # the average is over the iterates after steps start_avg + 1 … steps
         if inside.all():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -155,49 +155,81 @@ def train(
         return _train(p, dist, cfg, progress)
 
 
+def checked_step(p: dict, prompts, lr: float, who: str, step: int) -> None:
+    """One SGD step p ← p − lr ∇p in place; a FloatingPointError naming ``who``, the step and the quantity
+    when the loss or a weight is not finite."""
+    loss, grads = loss_and_grads(p, embed(prompts.X, prompts.y, prompts.x_query), prompts.y_query)
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"{who} diverged at step {step}: loss = {loss} (lr = {lr} may be too large)")
+    for k in p:
+        p[k] -= lr * grads[k]
+        if not np.all(np.isfinite(p[k])):
+            raise FloatingPointError(f"{who} diverged at step {step}: parameter {k} is non-finite")
+
+
+def averaging_start(cfg: TrainConfig) -> int:
+    """The step after which iterates enter the average (the last ``average_last`` of the run)."""
+    return min(int(round(cfg.steps * (1 - cfg.average_last))), cfg.steps - 1)
+
+
+@dataclass
+class Recorder:
+    """A run's evaluation loss and u·U every ``record_every`` steps on its fixed evaluation prompts, and
+    the averaged result with its drift check (docs/linear_attention.md §7)."""
+
+    cfg: TrainConfig
+    E_ev: np.ndarray
+    y_ev: np.ndarray
+    steps: list = field(default_factory=list)
+    losses: list = field(default_factory=list)
+    Vs: list = field(default_factory=list)
+
+    @classmethod
+    def for_run(cls, dist: PromptDistribution, cfg: TrainConfig) -> Recorder:
+        ev = dist.sample(stream_rng(cfg.seed, "eval"), cfg.eval_size, cfg.N)
+        return cls(cfg, embed(ev.X, ev.y, ev.x_query), ev.y_query)
+
+    def record(self, p: dict, step: int) -> None:
+        self.steps.append(step)
+        self.losses.append(loss_and_grads(p, self.E_ev, self.y_ev)[0])
+        self.Vs.append(effective_matrix(p))
+
+    def result(self, p: dict, p_sum: dict, label: str = "") -> TrainResult:
+        """The run's result from its final weights and the sum of the averaged iterates; an
+        :class:`AveragingWindowWarning` (prefixed by ``label``, pointing at the trainer's caller) when the
+        window drifted."""
+        cfg, start_avg = self.cfg, averaging_start(self.cfg)
+        p_avg = {k: v / (cfg.steps - start_avg) for k, v in p_sum.items()}
+        steps, Vs = np.array(self.steps), np.array(self.Vs)
+        drift = _window_drift(steps, Vs, start_avg)
+        settled = drift <= cfg.drift_tol
+        if not settled:
+            warnings.warn(
+                f"{label}u·U drifted by {drift:.3g} (relative) between the two halves of the averaging "
+                f"window (steps {start_avg}–{cfg.steps}); the window started before the slow modes "
+                "converged: train longer or average over fewer steps",
+                AveragingWindowWarning,
+                stacklevel=4,  # this method, the trainer's loop, the trainer, its caller
+            )
+        history = {"step": steps, "time": cfg.lr * steps, "eval_loss": np.array(self.losses)}
+        return TrainResult(p, p_avg, history, Vs, effective_matrix(p_avg), start_avg, drift, settled)
+
+
 def _train(p, dist, cfg, progress):
-    ev = dist.sample(stream_rng(cfg.seed, "eval"), cfg.eval_size, cfg.N)
-    E_ev = embed(ev.X, ev.y, ev.x_query)
-    start_avg = min(int(round(cfg.steps * (1 - cfg.average_last))), cfg.steps - 1)
+    rec = Recorder.for_run(dist, cfg)
+    start_avg = averaging_start(cfg)
     p_sum = {k: np.zeros_like(v) for k, v in p.items()}
-    steps, losses, Vs = [], [], []
-
-    def record(step):
-        steps.append(step)
-        losses.append(loss_and_grads(p, E_ev, ev.y_query)[0])
-        Vs.append(effective_matrix(p))
-
     for step in tqdm(range(cfg.steps), disable=not progress, desc="LSA SGD", leave=False):
         if step % cfg.record_every == 0:
-            record(step)
-        pr = dist.sample(batch_rng(cfg.seed, step), cfg.batch, cfg.N)
-        loss, grads = loss_and_grads(p, embed(pr.X, pr.y, pr.x_query), pr.y_query)
-        if not np.isfinite(loss):
-            raise FloatingPointError(
-                f"LSA training diverged at step {step}: loss = {loss} (lr = {cfg.lr} may be too large)"
-            )
-        for k in p:
-            p[k] -= cfg.lr * grads[k]
-            if not np.all(np.isfinite(p[k])):
-                raise FloatingPointError(f"LSA training diverged at step {step}: parameter {k} is non-finite")
+            rec.record(p, step)
+        checked_step(
+            p, dist.sample(batch_rng(cfg.seed, step), cfg.batch, cfg.N), cfg.lr, "LSA training", step
+        )
         if step + 1 > start_avg:  # the average is over the iterates after steps start_avg + 1 … steps
             for k in p:
                 p_sum[k] += p[k]
-    record(cfg.steps)
-    p_avg = {k: v / (cfg.steps - start_avg) for k, v in p_sum.items()}
-    steps, Vs = np.array(steps), np.array(Vs)
-    drift = _window_drift(steps, Vs, start_avg)
-    settled = drift <= cfg.drift_tol
-    if not settled:
-        warnings.warn(
-            f"u·U drifted by {drift:.3g} (relative) between the two halves of the averaging window "
-            f"(steps {start_avg}–{cfg.steps}); the window started before the slow modes converged: "
-            "train longer or average over fewer steps",
-            AveragingWindowWarning,
-            stacklevel=3,
-        )
-    history = {"step": steps, "time": cfg.lr * steps, "eval_loss": np.array(losses)}
-    return TrainResult(p, p_avg, history, Vs, effective_matrix(p_avg), start_avg, drift, settled)
+    rec.record(p, cfg.steps)
+    return rec.result(p, p_sum)
 
 
 def _window_drift(steps, Vs, start) -> float:

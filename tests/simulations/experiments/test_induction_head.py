@@ -142,12 +142,25 @@ def test_transition_checks_at_L_equal_N():
     assert not slower.passed
 
 
+def test_compare_transition_times():
+    """+1: the first later by the factor; None (no transition within the bound) is a lower bound."""
+    from simulations.experiments.induction_head.initial_state import compare
+
+    assert compare(2600, 1400, 1.25, 4000) == 1 and compare(1400, 2600, 1.25, 4000) == -1
+    assert compare(1300, 1100, 1.25, 4000) == 0  # 1.18 < 1.25
+    assert compare(1250, 1000, 1.25, 4000) == 1  # exactly the factor
+    assert compare(None, 3000, 1.25, 4000) == 1 and compare(None, 3500, 1.25, 4000) is None
+    assert compare(3000, None, 1.25, 4000) == -1 and compare(None, None, 1.25, 4000) is None
+
+
 def test_initial_state_checks_on_hand_built_runs():
-    """The offset check fails when the offset does not delay the jump by ratio_tol; the findings compare the
-    theory's and the network's ratios and orders (None: no transition, later than any step)."""
+    """The offset check fails when the offset does not delay the jump by ratio_tol and is left out when the
+    budget cannot tell; the findings compare the theory's and the network's orderings."""
     from simulations.experiments.induction_head.initial_state import InitialStateConfig, _checks
 
-    cfg = InitialStateConfig(data=TINY_DATA, train=TINY_TRAIN, init_scales=(0.5, 1.0), seeds=(0,))
+    cfg = InitialStateConfig(
+        data=TINY_DATA, train=dataclasses.replace(TINY_TRAIN, steps=8000), init_scales=(0.5, 1.0), seeds=(0,)
+    )
 
     def run(scale, offset, step, time):
         return {
@@ -158,32 +171,28 @@ def test_initial_state_checks_on_hand_built_runs():
             "theory_time": time,
         }
 
+    def names(runs):
+        return {c.name: c for c in _checks(cfg, runs)}
+
+    offset = "scale {}, seed 0: the random position offset delays the jump"
+    predicts = "scale {}: the theory from the measured initial states predicts the offset's effect"
+    orders = "{}: the theory from the measured initial states orders the initial scales as the network does"
     runs = [
         run(0.5, True, None, 24.0),
         run(0.5, False, 5000, 24.0),
         run(1.0, True, 2600, 30.0),
         run(1.0, False, 1400, 24.0),
     ]
-    checks = {c.name: c for c in _checks(cfg, runs, None)}
-    assert checks["the map reads the minimal model's initial (β₁, α) = (0, 0)"].passed
-    assert checks["scale 0.5, seed 0: the random position offset delays the jump"].passed  # never > 5000
-    assert checks["scale 1, seed 0: the random position offset delays the jump"].passed  # 1.86
-    assert not checks[
-        "scale 0.5: the theory from the measured initial states predicts the offset's effect"
-    ].passed
-    assert checks["scale 1: the theory from the measured initial states predicts the offset's effect"].passed
-    # network: scale 1 faster than 0.5 with both offsets; theory: tie (offset: 24 < 30 reverses) -> not shown
-    assert not checks[
-        "random offset: the theory from the measured initial states orders the initial scales "
-        "as the network does"
-    ].passed
-    assert not checks[
-        "fixed positions: the theory from the measured initial states orders the initial scales "
-        "as the network does"
-    ].passed
-    runs[3] = run(1.0, False, 2000, 24.0)  # 1.3 ≥ 1.25 passes; 1.2 fails
-    runs[2] = run(1.0, True, 2400, 30.0)
-    assert not {c.name: c for c in _checks(cfg, runs, None)}[
-        "scale 1, seed 0: the random position offset delays the jump"
-    ].passed
-    assert all(c.binding != (c.kind == "finding") for c in checks.values())
+    c = names(runs)
+    assert c[offset.format(0.5)].passed and c[offset.format(1)].passed  # 8000/5000 = 1.6; 1.86
+    assert not c[predicts.format(0.5)].passed  # theory 24/24: no delay
+    assert c[predicts.format(1)].passed  # theory 30/24 = 1.25: a delay, as in the network
+    assert not c[orders.format("random offset")].passed  # network: 1 before 0.5; theory: 0.5 before 1
+    assert not c[orders.format("fixed positions")].passed  # network 5000 vs 1400; theory tie
+    assert all(not x.binding for x in c.values() if "theory" in x.name)
+    runs[1] = run(0.5, False, 7000, 24.0)  # 8000 / 7000 < 1.25: the budget cannot tell
+    assert offset.format(0.5) not in names(runs)
+    runs[2], runs[3] = run(1.0, True, 2500, 30.0), run(1.0, False, 2000, 24.0)  # exactly 1.25: passes
+    assert names(runs)[offset.format(1)].passed
+    runs[2] = run(1.0, True, 2400, 30.0)  # 1.2: fails
+    assert not names(runs)[offset.format(1)].passed
