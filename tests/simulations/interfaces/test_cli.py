@@ -163,6 +163,7 @@ def test_an_interrupt_while_drawing_figures_leaves_no_run(tmp_path):
     """A real SIGINT delivered while the figures are drawn: no run folder under a final (or any) name."""
     script = textwrap.dedent(f"""
         import os, signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a background parent may ignore SIGINT
         from simulations.experiments import catalogue
         exp = catalogue.EXPERIMENTS["linear-attention-symbolic"]
         def plot(run, fig_dir):
