@@ -49,9 +49,10 @@ def run_experiment(
 
 
 def lane_of(name: str) -> str:
-    """ "jobs" for the experiments that plan classification training jobs: they share them through the store
-    (curves, side-by-side and initial-state train the same runs), so they run in order in one lane; "other"
-    for the rest (the linear-attention experiments and the nested-logit theory), which share nothing."""
+    """The lane of an experiment: "jobs" when it plans classification training jobs (such experiments share
+    them through the store: curves, side-by-side and initial-state train the same runs, so they run in order
+    in one lane), "other" for the rest (the linear-attention experiments and the nested-logit theory), which
+    share nothing."""
     return "jobs" if get(name).plan is not None else "other"
 
 

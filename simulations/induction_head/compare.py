@@ -55,9 +55,9 @@ class TransitionComparison:
 
 def measured_state(model, params: dict, data: DataConfig, n: int = 1000, seed: int = 0) -> dict[str, float]:
     """The nested-logit state (β₁, α, ξ) of a model with parameters ``params``, measured on ``n`` IC
-    sequences of ``data`` (:func:`~simulations.induction_head.measures.nested_logit_state`). At a model's
-    initialisation this is the point from which the theory can be started in its place (docs/induction_head.md
-    §6, "started from the network's measured state")."""
+    sequences of ``data`` (:func:`~simulations.induction_head.measures.nested_logit_state`). Read at a
+    model's initialisation, it is where the theory starts in the model's place (docs/induction_head.md §6,
+    "The theory from the network's measured initial state")."""
     n = as_count(n, "n")
     if not isinstance(data, DataConfig):
         raise ValueError(f"data must be a DataConfig, got {type(data).__name__}")

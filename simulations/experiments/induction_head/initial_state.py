@@ -5,9 +5,8 @@ Every arm (initial scale × random position offset or fixed positions) trains th
 until IC accuracy reaches ``train.stop_at_ic`` (or the budget). Before training, the network's initial
 parameters are read as the theory's (β₁, α, ξ) (:func:`~simulations.induction_head.compare.measured_state`)
 and the nested-logit flow on contexts sampled from the run's data (finite data: its B, D and ε) is
-integrated from that point to the transition level. Whether the
-theory, started there, predicts how the jump moves is answered by comparing ratios: flow time and SGD steps
-are different units.
+integrated from that point to the transition level. Whether the theory, started there, predicts how the
+jump moves is answered by comparing ratios: flow time and SGD steps are different units.
 """
 
 from __future__ import annotations
@@ -21,11 +20,11 @@ from ...induction_head import (
     DataConfig,
     TrainConfig,
     get_model,
+    measured_state,
     theory_times,
     transition_level,
     transition_step,
 )
-from ...induction_head.compare import measured_state
 from ...induction_head.training import initial_params
 from ...plotting import OKABE_ITO, plt, save, style_axes
 from ..jobs import Job
