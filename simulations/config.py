@@ -268,7 +268,6 @@ def with_overrides(config, pairs: typing.Iterable[str]):
             raise ValueError(f"--set expects name=value, got {pair!r}")
         name, value = pair.split("=", 1)
         path = resolve(config, name.strip())
-        values.pop(path, None)  # keep the order of the last assignment
         values[path] = coerce(value.strip(), types_[path], path)
     return replace_paths(config, values)
 

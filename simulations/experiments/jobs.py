@@ -116,9 +116,7 @@ def train_group(jobs: list[Job], store) -> list:
                 out.append(JobFailure(job, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
     for job, res in zip(jobs, out, strict=True):
         if store is not None and isinstance(res, TrainResult):
-            path = _done_path(store, job)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_result(path, res)
+            save_result(_done_path(store, job), res)  # write_npz makes the folder
     return out
 
 

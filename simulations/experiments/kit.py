@@ -214,8 +214,7 @@ class Check:
         """Whether a paper's claim shows at this setting: reported either way, never a defect (``binding``
         is False). For claims that depend on the training budget, such as a mechanism forming by the
         last step; what the package guarantees stays a binding check."""
-        ok = bool(ok)
-        return cls(name, 1.0, 1.0 if ok else 0.0, 0.0 if ok else 1.0, 0.0, why, "finding", detail)
+        return dataclasses.replace(cls.holds(name, ok, why, detail), kind="finding")
 
 
 @dataclass(frozen=True)
@@ -252,10 +251,10 @@ class Context:
     batch_runs: int = 1
 
     def map(self, fn, *iterables) -> list:
-        """``fn`` over the zipped arguments on the executor (in parallel when it has workers), results in
-        order. ``fn`` must be a module-level function for process and Dask executors."""
-        futures = [self.executor.submit(fn, *args) for args in zip(*iterables, strict=True)]
-        return [f.result() for f in futures]
+        """``fn`` over the zipped arguments by the executor's ``map``: in parallel when it has workers,
+        results in order, the waiting calls cancelled if one raises. ``fn`` must be a module-level function
+        for process and Dask executors."""
+        return list(self.executor.map(fn, *iterables))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from .measures import nested_logit_state
 from .training import MODELS, TrainConfig, TrainResult, get_model, train
 from .transition import transition_level, transition_step
 
+THEORY_HORIZON = 1e4
+"""Flow time up to which :func:`theory_times` integrates (None beyond: no transition)."""
+
 
 def theory_contexts(data: DataConfig, n: int, seed: int = 0) -> SampledContexts:
     """``n`` contexts of the training distribution of ``data`` as the finite-data model sees them: overlaps
@@ -74,16 +77,18 @@ def theory_times(data: DataConfig, contexts: int = 1000, init=0.0) -> tuple[floa
     a :func:`measured_state`) to the networks' transition level (docs/induction_head.md §6): idealised at
     ``data``'s N and L (None when L = N: the origin is critical) and averaged over ``contexts`` contexts
     sampled from ``data`` (None when B = 0: no context holds the target's class). Either is also None when
-    the flow does not reach the level by t = 10⁴."""
+    the flow does not reach the level by t = :data:`THEORY_HORIZON`."""
     init = initial_params(init, 3)
     level = transition_level(data)
     ideal = (
-        integrate_nested_logits(data.N, data.L, init, 1e4, level=level).t_transition
+        integrate_nested_logits(data.N, data.L, init, THEORY_HORIZON, level=level).t_transition
         if data.L > data.N
         else None
     )
     finite = (
-        integrate_finite_nested_logits(theory_contexts(data, contexts), init, 1e4, level=level).t_transition
+        integrate_finite_nested_logits(
+            theory_contexts(data, contexts), init, THEORY_HORIZON, level=level
+        ).t_transition
         if data.B > 0
         else None
     )

@@ -64,27 +64,28 @@ def nested_logit_state(attn1, attn2, logits, batch) -> dict[str, float]:
     the measured ``s`` and ``r``.
     """
     N = batch.context_labels.shape[1]
-    lab = _label_tokens(N)
-    s = float(attn1[:, lab, lab - 1].mean())
-    a2_lab = attn2[:, lab].astype(np.float64)
-    r = float((a2_lab * batch.context_match).sum() / a2_lab.sum())
+    pm = progress_measures(attn1, attn2, logits, batch)
+    s, r = pm["ILA1"], pm["TILA2"] / pm["TLA2"]  # r: batch means of both, i.e. Σ matching / Σ label tokens
     m = float(batch.context_match.sum(axis=1).mean())
-    present = _present(logits, batch.context_labels)
-    absent = (~present).sum(axis=1)
+    absent_mask = ~_present(logits, batch.context_labels)
+    absent = absent_mask.sum(axis=1)
     if not 0 < s < 1 or not 0 < r < 1 or not 0 < m < N or absent.min() == 0:
         raise ValueError(
             "the nested-logit state needs 0 < ILA1 < 1, 0 < r < 1, some but not all context items matching "
             f"the target, and a label absent from every context; got ILA1 {s:.3g}, r {r:.3g}, {m:.3g} of {N} "
             f"matching, at least {absent.min()} absent labels"
         )
-    z = logits.astype(np.float64)
-    z -= ((z * ~present).sum(axis=1) / absent)[:, None]  # each sequence relative to its absent labels
-    times_absent = (~present).sum(axis=0)
+
+    def relative_to_absent(z):  # each sequence's logits minus its mean absent logit
+        return z - ((z * absent_mask).sum(axis=1) / absent)[:, None]
+
+    z = relative_to_absent(logits.astype(np.float64))
+    times_absent = absent_mask.sum(axis=0)
     bias = np.divide(
-        (z * ~present).sum(axis=0), times_absent, out=np.zeros(z.shape[1]), where=times_absent > 0
+        (z * absent_mask).sum(axis=0), times_absent, out=np.zeros(z.shape[1]), where=times_absent > 0
     )
-    z -= bias  # each label's logit when it is absent: a context-free bias, 0 in the theory's form
-    xi = ((z - ((z * ~present).sum(axis=1) / absent)[:, None]) * present).sum(axis=1)
+    z = relative_to_absent(z - bias)  # bias: each label's logit when absent, context-free, 0 in the theory
+    xi = (z * ~absent_mask).sum(axis=1)
     alpha_s = np.log(r / m) - np.log((1 - r) / (N - m))
     return {
         "beta1": float(np.log(s / (1 - s))),

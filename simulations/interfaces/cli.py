@@ -253,7 +253,6 @@ def main(argv=None) -> int:
         # commands that compute: check everything before any work
         if args.command == "run":
             get(args.name).config(args.profile, args.overrides)
-            names = [args.name]
         elif args.command == "validate":
             names = [get(n).name for n in args.only] if args.only else list(EXPERIMENTS)
         else:

@@ -12,7 +12,8 @@
 * Every task goes to one ``concurrent.futures`` executor (in-process, local processes, or Dask); one progress
   bar counts the cells, with the ETA and the failures.
 * At the end ``summary.csv``, ``summary.md`` and ``summary.json`` give one row per grid point: each numeric
-  result's mean, standard deviation, min and max over the seeds, and the fraction of checks passed.
+  result's mean, standard deviation, min and max over the seeds, the fraction of binding checks passed and
+  the fraction of findings shown.
 """
 
 from __future__ import annotations
@@ -152,10 +153,8 @@ class _Definition:
 
 
 def _write_failure(folder: Path, cell: Cell, error: str, trace: str) -> None:
-    path = folder / "failed" / f"{cell.id}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_json(
-        path,
+        folder / "failed" / f"{cell.id}.json",
         {"cell": cell.id, "point": dict(cell.point), "seed": cell.seed, "error": error, "traceback": trace},
     )
 
@@ -303,8 +302,9 @@ def _numbers(obj, prefix="") -> dict[str, float]:
 
 
 def write_summary(folder) -> Path:
-    """One row per grid point from the saved cells: each numeric result's mean, std, min and max over seeds
-    and the fraction of checks passed; ``summary.csv``, ``summary.md`` and ``summary.json``."""
+    """One row per grid point from the saved cells: each numeric result's mean, std, min and max over seeds,
+    the fraction of binding checks passed and of findings shown; ``summary.csv``, ``summary.md`` and
+    ``summary.json``."""
     folder = Path(folder)
     groups = defaultdict(list)
     for cfg in sorted((folder / "cells").glob("*/config.json")):

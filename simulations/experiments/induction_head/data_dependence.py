@@ -400,7 +400,7 @@ def plot_data_dependence(run, fig_dir):
 
 DATA_DEPENDENCE = Experiment(
     "induction-head-data-dependence",
-    "IC vs IW accuracy over K × B, ε, α and p_B × p_C mixtures, both models",
+    "IC vs IW accuracy over K × B, ε, α and p_B × p_C mixtures (both models at medium/paper)",
     "More burstiness B, more classes K and more within-class noise ε favour in-context over in-weights "
     "learning; B = 0 gives no ICL; Zipf α ≈ 1 and mixtures let both coexist (Reddy, 2023, Fig. 3 and A.1).",
     DataDependenceConfig,

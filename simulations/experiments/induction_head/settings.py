@@ -8,7 +8,8 @@
 * medium: the cheap setting at p_C = 0 where induction heads form without novel classes (docs §4): the quick
   sizes with K = 512 (K = 128 learns in weights instead), 10k steps (30k for the training curves: ten times
   the transition, to see whether ICL is transient), 6 seeds for the curves, 3 for the grids and the N × L
-  arms.
+  arms (the data-dependence grid at these sizes is centred on K = 128, B = 2; the N × L arms use the quick
+  data, p_C = 0.5).
 """
 
 from __future__ import annotations

@@ -453,12 +453,16 @@ class RandomInitConfig:
         require(0 < self.tolerance < 1, "tolerance", "lie in (0, 1)")
 
 
+def _schedule(cfg: RandomInitConfig) -> tuple[float, int]:
+    """The SGD learning rate (``lr_factor`` × the stable rate at Λ = I) and the steps that cover ``time``."""
+    lr = stable_lr(np.eye(cfg.d), cfg.N, cfg.lr_factor)
+    return lr, int(np.ceil(cfg.time / lr))
+
+
 def _random_init_seed(cfg: RandomInitConfig, seed: int, progress: bool) -> tuple[list[Check], dict, dict]:
     """One seed of :func:`run_random_init` (module-level: runs in workers): its checks, row and arrays."""
-    lam = np.eye(cfg.d)
-    target = global_minimizer(lam, cfg.N)
-    lr = stable_lr(lam, cfg.N, cfg.lr_factor)
-    steps = int(np.ceil(cfg.time / lr))
+    target = global_minimizer(np.eye(cfg.d), cfg.N)
+    lr, steps = _schedule(cfg)
     init = random_init(cfg.d, cfg.init_scale, stream_rng(seed, "init"))
     net = train(
         PromptDistribution(cfg.d),
@@ -517,7 +521,7 @@ def _random_init_seed(cfg: RandomInitConfig, seed: int, progress: bool) -> tuple
 
 def run_random_init(cfg: RandomInitConfig, ctx) -> Outcome:
     lam = np.eye(cfg.d)
-    lr = stable_lr(lam, cfg.N, cfg.lr_factor)
+    lr, steps = _schedule(cfg)
     n = len(cfg.seeds)
     rows, arrays, checks = [], {}, []
     for seed_checks, row, seed_arrays in ctx.map(_random_init_seed, [cfg] * n, cfg.seeds, [ctx.progress] * n):
@@ -526,7 +530,7 @@ def run_random_init(cfg: RandomInitConfig, ctx) -> Outcome:
         arrays.update(seed_arrays)
     summary = {
         "lr": lr,
-        "steps": int(np.ceil(cfg.time / lr)),
+        "steps": steps,
         "min_loss": minimum_loss(lam, cfg.N),
         "zero_predictor_loss": cfg.d / 2,
         "seeds": rows,

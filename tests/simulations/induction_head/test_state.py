@@ -110,12 +110,13 @@ def test_a_network_near_zero_weights_reads_as_uniform_attention():
 
 
 def test_theory_times_take_the_measured_state():
-    """From (β₁, α, ξ) = (−1, 0, 0) the flow starts with s = σ(−1) < ½, so the α- and β₁-gradients are
-    smaller than from the origin: the transition comes later."""
+    """From (β₁, α, ξ) = (−1, 0, 0) the flow starts with s = σ(−1) ≈ 0.27 instead of ½, so the α-gradient
+    (∝ s) starts at about half its value from the origin: the transition comes later (measured 1.33× at
+    N = 4, L = 8; 1.2× leaves room for the integrator and still fails on an unchanged time)."""
     data = replace(DATA, L=8)
     t0, _ = theory_times(data, 20, 0.0)
     t1, f1 = theory_times(data, 20, (-1.0, 0.0, 0.0))
-    assert t1 > 1.1 * t0
+    assert t1 > 1.2 * t0
     level = (1 / 4 + 1) / 2  # (B/N + 1)/2
     assert t1 == pytest.approx(integrate_nested_logits(4, 8, [-1.0, 0.0, 0.0], level=level).t_transition)
     assert t1 != pytest.approx(integrate_nested_logits(4, 8, [0.0, 0.0, -1.0], level=level).t_transition)

@@ -23,9 +23,7 @@ def test_every_experiment_contributes_checks_and_all_pass(tmp_path, capsys):
     failed = [r["name"] for r in rows if not r["passed"] and r["binding"]]
     assert not failed
     # findings (the paper's claims at this setting) are reported either way; at least one is made
-    assert any(not r["binding"] for r in rows) and all(
-        r["kind"] == "finding" for r in rows if not r["binding"]
-    )
+    assert any(r["kind"] == "finding" for r in rows)
     # every check states a reason, and no check compares a quantity with itself at zero tolerance
     assert all(r["why"] for r in rows)
     kinds = Counter(r["kind"] for r in rows)
