@@ -125,29 +125,35 @@ class Task:
 
     # ------------------------------------------------------------------ class draws
     def _bursty_classes(self, rng, n: int, probs: np.ndarray) -> np.ndarray:
-        """(n, N/B) classes with distinct labels, drawn from ``probs`` without label repeats.
+        """(n, N/B) classes with distinct labels, drawn from ``probs`` without label repeats, in draw order.
 
-        Sequential sampling (smallest race time E_k/p_k first, E_k ~ Exp(1): the exponential-race form of
-        the Gumbel-max trick, no logarithms) skipping used labels equals taking the N/B labels whose best
-        class time is smallest, each with that best class: no Python loop over sequences.
+        Sequential sampling is an exponential race (class k finishes at E_k/p_k, E_k ~ Exp(1); the draw
+        order is the finishing order, skipping used labels), so it equals racing the labels: label l
+        finishes at Exp(Σ_{k: ℓ(k)=l} p_k), and its winning class is drawn ∝ p_k within the label,
+        independently of its time (the minimum of independent exponentials and its argmin are independent).
+        The first N/B labels to finish, each with its class: L + N/B draws per sequence, no Python loop.
         """
         cfg = self.cfg
+        m = cfg.N // cfg.B
+        per_label = probs.reshape(cfg.K // cfg.L, cfg.L)  # class k = j*L + l has label l
+        mass = per_label.sum(axis=0)
         times = np.divide(
-            rng.standard_exponential((n, cfg.K)),
-            probs[None, :],
-            out=np.full((n, cfg.K), np.inf),
-            where=probs[None, :] > 0,
+            rng.standard_exponential((n, cfg.L)), mass, out=np.full((n, cfg.L), np.inf), where=mass > 0
         )
-        by_label = times.reshape(n, cfg.K // cfg.L, cfg.L)  # class k = j*L + l has label l
-        best_j = by_label.argmin(axis=1)  # (n, L)
-        best_t = np.take_along_axis(by_label, best_j[:, None, :], axis=1)[:, 0]
-        top_labels = np.argsort(best_t, axis=1)[:, : cfg.N // cfg.B]
-        return np.take_along_axis(best_j, top_labels, axis=1) * cfg.L + top_labels
+        labels = np.argsort(times, axis=1)[:, :m]
+        cdf = np.cumsum(np.divide(per_label, mass, out=np.zeros_like(per_label), where=mass > 0), axis=0)
+        j = np.count_nonzero(cdf[:, labels] <= rng.random((n, m)), axis=0)  # inverse CDF within the label
+        return np.minimum(j, cfg.K // cfg.L - 1) * cfg.L + labels
 
     def _items(self, rng, means: np.ndarray) -> np.ndarray:
+        """(μ + εη)/√(1 + ε²), η ~ N(0, I/D) fresh per item; overwrites ``means``."""
         eps = self.cfg.epsilon
-        noise = rng.standard_normal(means.shape) / np.sqrt(self.cfg.D)
-        return (means + eps * noise) / np.sqrt(1 + eps**2)
+        if eps > 0:
+            noise = rng.standard_normal(means.shape)
+            noise *= eps / np.sqrt(self.cfg.D)
+            means += noise
+            means /= np.sqrt(1 + eps**2)
+        return means
 
     # ------------------------------------------------------------------ sequences
     def subset_probs(self, classes: str | None) -> np.ndarray:
@@ -195,10 +201,11 @@ class Task:
             bursty = np.full(n, kind != "iw")
             novel = np.full(n, kind == "ic")
         class_probs = self.subset_probs(classes)
-        classes = rng.choice(cfg.K, size=(n, N + 1), p=class_probs)  # iid draws (non-bursty rows)
-        means = self.means[classes]  # (n, N+1, D)
-        labels = self.class_label[classes]
-        target_class = classes[:, N].copy()
+        classes = np.empty((n, N + 1), dtype=np.int64)
+        iid = np.nonzero(~bursty)[0]
+        if len(iid):
+            classes[iid] = rng.choice(cfg.K, size=(len(iid), N + 1), p=class_probs)
+        identity = classes  # equal entries <=> the same class (novel classes get their own ids below)
         b = np.nonzero(bursty)[0]
         if len(b):
             m = N // cfg.B
@@ -212,11 +219,11 @@ class Task:
             slots = np.repeat(np.arange(m), cfg.B)[order]  # (nb, N) index into chosen
             tgt = rng.integers(0, m, size=len(b))
             idx = np.concatenate([slots, tgt[:, None]], axis=1)  # (nb, N+1)
-            cls_b = np.take_along_axis(chosen, idx, axis=1)
-            classes[b] = cls_b
-            means[b] = self.means[cls_b]
-            labels[b] = self.class_label[cls_b]
-            target_class[b] = cls_b[:, N]
+            classes[b] = np.take_along_axis(chosen, idx, axis=1)
+        means = self.means[classes]  # (n, N+1, D)
+        labels = self.class_label[classes]
+        target_class = classes[:, N].copy()
+        if len(b):
             nov = np.nonzero(novel[b])[0]
             if len(nov):  # fresh means and random distinct labels for the novel sequences
                 fresh = rng.standard_normal((len(nov), m, cfg.D)) / np.sqrt(cfg.D)
@@ -225,16 +232,16 @@ class Task:
                 means[rows] = np.take_along_axis(fresh, idx[nov][:, :, None], axis=1)
                 labels[rows] = np.take_along_axis(fresh_labels, idx[nov], axis=1)
                 target_class[rows] = -1
+                identity = classes.copy()
+                identity[rows] = cfg.K + idx[nov]
         if kind == "ic2":
             labels = (labels + 1) % L
-        items = self._items(rng, means)  # fresh within-class noise for every token, target included
         T = cfg.T
         tokens = np.zeros((n, T, cfg.width), dtype=dtype)
-        tokens[:, 0 : 2 * N : 2, cfg.P :] = items[:, :N]
+        tokens[:, 0 : 2 * N + 1 : 2, cfg.P :] = self._items(rng, means)  # fresh noise for every item
         tokens[:, 1 : 2 * N : 2, cfg.P :] = self.label_vectors[labels[:, :N]]
-        tokens[:, 2 * N, cfg.P :] = items[:, N]
         offset = rng.integers(0, cfg.P - T + 1, size=n) if cfg.random_offset else np.zeros(n, dtype=int)
         pos = offset[:, None] + np.arange(T)[None, :]
         tokens[np.arange(n)[:, None], np.arange(T)[None, :], pos] = 1.0
-        match = (means[:, :N] == means[:, N : N + 1]).all(axis=2)
+        match = identity[:, :N] == identity[:, N : N + 1]
         return Batch(tokens, labels[:, N].astype(np.int64), target_class, labels[:, :N], match)

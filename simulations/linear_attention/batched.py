@@ -52,7 +52,7 @@ def train_batched(
 
     Run r is ``train(dists[r], configs[r], inits[r])`` (docs/linear_attention.md §7), equal to float
     rounding. Runs may differ in the prompt law (but not in d) and in the config (seed, lr, steps,
-    record_every, eval_size, average_last, drift_tol) except :data:`SHARED_TRAIN`; a run that reaches
+    record_every, window_records, eval_size, average_last, drift_tol) except :data:`SHARED_TRAIN`; a run that reaches
     its ``steps`` leaves the stack. Nothing is checkpointed (neither is a single LSA run).
 
     Parameters
@@ -166,7 +166,7 @@ def _train_batched(start, dists, configs, progress, chunk):
         done = []
         for i, j in enumerate(active):
             run = runs[j]
-            if step == run.cfg.steps or step % run.cfg.record_every == 0:
+            if run.cfg.records_at(step):
                 run.record({k: v[i] for k, v in p.items()}, step)
             if step == run.cfg.steps:
                 done.append(i)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -24,6 +25,9 @@ class Prompts:
     x_query: np.ndarray
     y_query: np.ndarray
     w: np.ndarray
+
+
+_COVS = ("cov", "query_cov", "task_cov")
 
 
 def _sqrt_psd(a: np.ndarray) -> np.ndarray:
@@ -87,6 +91,11 @@ class PromptDistribution:
                 raise ValueError(f"fixed_task must be a finite vector of shape ({d},), got {w.shape}")
             object.__setattr__(self, "fixed_task", w)
 
+    @cached_property
+    def _roots(self) -> dict:
+        """S^{1/2}, Q^{1/2} and W^{1/2} (None for an identity default), computed once per distribution."""
+        return {k: None if getattr(self, k) is None else _sqrt_psd(getattr(self, k)) for k in _COVS}
+
     def sample(self, rng: np.random.Generator, batch: int, M: int) -> Prompts:
         """Draw ``batch`` prompts of length ``M`` (all arrays float64)."""
         if not isinstance(rng, np.random.Generator):
@@ -98,20 +107,22 @@ class PromptDistribution:
             lam = rng.exponential(self.random_scale, size=(batch, d))
             x_all = z * np.sqrt(lam)[:, None, :]
         else:
-            x_all = z if self.cov is None else z @ _sqrt_psd(self.cov)
+            x_all = z if self.cov is None else z @ self._roots["cov"]
         X = x_all[:, :M]
         if self.query_cov is None:
             xq = x_all[:, M]
         else:
-            xq = z[:, M] @ _sqrt_psd(self.query_cov)
+            xq = z[:, M] @ self._roots["query_cov"]
         w = rng.standard_normal((batch, d))
         if self.fixed_task is not None:
             w = np.broadcast_to(self.fixed_task, (batch, d))
         elif self.task_cov is not None:
-            w = w @ _sqrt_psd(self.task_cov)
-        s = np.sqrt(self.noise_var)
-        y = np.einsum("bmd,bd->bm", X, w) + s * rng.standard_normal((batch, M))
+            w = w @ self._roots["task_cov"]
+        y = (X @ w[:, :, None])[:, :, 0]
         yq = np.einsum("bd,bd->b", xq, w)
-        if self.target_noise:
-            yq = yq + s * rng.standard_normal(batch)
+        if self.noise_var > 0:  # without noise the draws would be multiplied by 0: skip them
+            s = np.sqrt(self.noise_var)
+            y += s * rng.standard_normal((batch, M))
+            if self.target_noise:
+                yq = yq + s * rng.standard_normal(batch)
         return Prompts(X, y, xq, yq, w)

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from ..config import config, require
 from ..seeding import batch_rng, stream_rng
 from ..threads import blas_threads
-from .network import effective_matrix, embed, loss_and_grads, paper_init
+from .network import effective_matrix, embed, loss_and_grads, paper_init, predict
 from .prompts import PromptDistribution
 
 
@@ -36,7 +36,10 @@ class TrainConfig:
     seed : int
         Seed of the batches, the evaluation set and any random initialisation.
     record_every : int
-        Record the evaluation loss and u·U every this many steps.
+        Record the evaluation loss and u·U every this many steps (and at the last step).
+    window_records : int
+        At most about this many records inside the averaging window, at a multiple of ``record_every``
+        (:meth:`records_at`); the window's records only feed the drift check, which needs 16.
     eval_size : int
         Prompts in the fixed evaluation set.
     average_last : float
@@ -54,6 +57,7 @@ class TrainConfig:
     batch: int = 512
     seed: int = 0
     record_every: int = 10
+    window_records: int = 200
     eval_size: int = 4096
     average_last: float = 0.25
     drift_tol: float = 0.01
@@ -62,10 +66,21 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("N", "steps", "batch", "record_every", "eval_size", "blas_threads"):
             require(getattr(self, name) >= 1, name, "be an integer >= 1")
+        require(self.window_records >= 16, "window_records", "be an integer >= 16 (the drift check's minimum)")
         require(self.seed >= 0, "seed", "be an integer >= 0")
         require(self.lr > 0, "lr", "be a finite number > 0")
         require(0 < self.average_last <= 1, "average_last", "lie in (0, 1]")
         require(self.drift_tol > 0, "drift_tol", "be a finite number > 0")
+
+    def records_at(self, step: int) -> bool:
+        """Whether :class:`Recorder` records at ``step``: every ``record_every`` steps up to the averaging
+        window's start, then every ``record_every`` × ⌈window / (``record_every`` × ``window_records``)⌉
+        steps, and at the last step."""
+        start = averaging_start(self)
+        every = self.record_every
+        if step > start:
+            every *= -(-(self.steps - start) // (every * self.window_records))
+        return step == self.steps or step % every == 0
 
 
 @dataclass(frozen=True)
@@ -191,7 +206,8 @@ class Recorder:
 
     def record(self, p: dict, step: int) -> None:
         self.steps.append(step)
-        self.losses.append(loss_and_grads(p, self.E_ev, self.y_ev)[0])
+        res = predict(p, self.E_ev) - self.y_ev
+        self.losses.append(0.5 * float(res @ res) / len(res))
         self.Vs.append(effective_matrix(p))
 
     def result(self, p: dict, p_sum: dict, label: str = "") -> TrainResult:
@@ -220,7 +236,7 @@ def _train(p, dist, cfg, progress):
     start_avg = averaging_start(cfg)
     p_sum = {k: np.zeros_like(v) for k, v in p.items()}
     for step in tqdm(range(cfg.steps), disable=not progress, desc="LSA SGD", leave=False):
-        if step % cfg.record_every == 0:
+        if cfg.records_at(step):
             rec.record(p, step)
         checked_step(
             p, dist.sample(batch_rng(cfg.seed, step), cfg.batch, cfg.N), cfg.lr, "LSA training", step

@@ -915,10 +915,8 @@ def test_data_dependence_sweeps_and_theory(drawn):
             for acc in ("ic", "iw"):
                 x = [r[axis] for r in pts]
                 y = [r[model][f"final_acc_{acc}"] for r in pts]
-                line = one_line(ax, x, y)
-                (bars,) = [
-                    c for c in ax.containers if c.lines[0] is line
-                ]  # an errorbar: mean ± sd over seeds
+                found = lines_with(ax, x, y)  # the errorbar's line (and its caps too where sd = 0)
+                (bars,) = [c for c in ax.containers if any(c.lines[0] is ln for ln in found)]  # mean ± sd
                 n = len(met["seeds"])
                 assert bars.get_label() == f"simulation: {model} {acc.upper()} (mean ± sd, {n} seeds)"
                 sd = [r[model][f"final_acc_{acc}_sd"] for r in pts]

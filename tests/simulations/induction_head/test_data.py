@@ -214,3 +214,15 @@ def test_mixture_fractions_outside_the_unit_interval_are_rejected(field, value):
     with pytest.raises(ValueError, match=f"'{field}' must lie in \\[0, 1\\]"):
         DataConfig(**{field: value})
     DataConfig(**{field: 1.0})  # the end points are fractions
+
+
+@pytest.mark.parametrize("kind", ["train", "ic", "iw"])
+def test_context_match_is_equality_of_the_items_without_noise(kind):
+    """ε = 0: every item token is its class mean, so "context item i has the target's class" is token
+    equality (novel classes included: p_C = 0.5 in training, all of them in "ic")."""
+    cfg = DataConfig(K=16, L=4, N=4, D=5, P=9, B=2, epsilon=0.0, p_B=0.7, p_C=0.5)
+    b = Task(cfg).sample(np.random.default_rng(8), 400, kind)
+    items = b.tokens[:, 0 : 2 * cfg.N : 2, cfg.P :]
+    target = b.tokens[:, 2 * cfg.N, cfg.P :]
+    np.testing.assert_array_equal(b.context_match, (items == target[:, None, :]).all(axis=2))
+    assert b.context_match.any() and not b.context_match.all()

@@ -94,3 +94,15 @@ def test_ridge_and_least_squares_predictors_written_out():
     clean = PromptDistribution(3).sample(np.random.default_rng(7), 6, 4)
     np.testing.assert_allclose(ols_predict(clean), clean.y_query, rtol=1e-9, atol=1e-12)
     assert optimal_ridge_penalty(0.5, 2.0) == 0.25 and optimal_ridge_penalty(0.3) == 0.3
+
+
+def test_task_covariance_and_target_noise_on_repeated_draws():
+    """w ~ N(0, W) with W written out, on two draws from one distribution (its square roots are computed
+    once); with ``target_noise`` y_q carries noise of variance s² = 0.36. n = 40000: the s.e. of a
+    variance estimate is ≈ √(2/n)·var ≈ 0.7% of it; tolerance 5%."""
+    W = np.array([[1.0, 0.6], [0.6, 2.0]])
+    dist = PromptDistribution(2, task_cov=W, noise_var=0.36, target_noise=True)
+    for seed in (3, 4):
+        pr = dist.sample(np.random.default_rng(seed), 40000, 2)
+        np.testing.assert_allclose(pr.w.T @ pr.w / 40000, W, atol=0.05)
+        assert np.var(pr.y_query - np.einsum("bd,bd->b", pr.x_query, pr.w)) == pytest.approx(0.36, rel=0.05)

@@ -152,3 +152,31 @@ def test_window_drift_of_a_linear_trend_written_out():
     assert _window_drift(steps, Vs, 0) == pytest.approx(8 / 8.5, rel=1e-12)
     assert _window_drift(steps, np.ones_like(Vs), 0) == 0.0
     assert _window_drift(steps, Vs, 1) == 0.0  # 15 records after step 1
+
+
+def test_records_every_record_every_steps_then_sparser_in_the_window():
+    """steps = 1000, average_last = 0.4: the window starts after step 600. record_every = 5 up to there;
+    inside, window_records = 20 gives every 5 · ⌈400 / (5 · 20)⌉ = 20 steps; and the last step."""
+    cfg = TrainConfig(steps=1000, average_last=0.4, record_every=5, window_records=20)
+    want = [s for s in range(0, 601, 5)] + [s for s in range(620, 1001, 20)]
+    assert [s for s in range(1001) if cfg.records_at(s)] == want
+    odd = TrainConfig(steps=103, average_last=0.5, record_every=7, window_records=16)  # window after 52
+    want = [s for s in range(0, 53, 7)] + [s for s in range(56, 103, 7)] + [103]
+    assert [s for s in range(104) if odd.records_at(s)] == want
+
+
+def test_recorded_loss_is_half_the_mean_squared_error_of_the_full_forward():
+    """The recorder's evaluation loss against ½ mean (f(E)_{d+1,M+1} − y_q)² from the LSA's full output."""
+    from simulations.linear_attention.network import embed, forward, random_init
+    from simulations.linear_attention.training import Recorder
+    from simulations.seeding import stream_rng
+
+    dist = PromptDistribution(3, cov=np.diag([0.5, 1.0, 2.0]))
+    cfg = TrainConfig(N=6, eval_size=300, seed=2)
+    rec = Recorder.for_run(dist, cfg)
+    p = random_init(3, 1.0, np.random.default_rng(5))
+    rec.record(p, 0)
+    ev = dist.sample(stream_rng(cfg.seed, "eval"), cfg.eval_size, cfg.N)  # the run's evaluation set
+    E = embed(ev.X, ev.y, ev.x_query)
+    want = 0.5 * np.mean((forward(p, E)[:, -1, -1] - ev.y_query) ** 2)
+    assert rec.losses[0] == pytest.approx(want, rel=1e-12)
