@@ -52,8 +52,8 @@ def train_batched(
 
     Run r is ``train(dists[r], configs[r], inits[r])`` (docs/linear_attention.md §7), equal to float
     rounding. Runs may differ in the prompt law (but not in d) and in the config (seed, lr, steps,
-    record_every, window_records, eval_size, average_last, drift_tol) except :data:`SHARED_TRAIN`; a run that reaches
-    its ``steps`` leaves the stack. Nothing is checkpointed (neither is a single LSA run).
+    record_every, window_records, eval_size, average_last, drift_tol) except :data:`SHARED_TRAIN`; a run
+    that reaches its ``steps`` leaves the stack. Nothing is checkpointed (neither is a single LSA run).
 
     Parameters
     ----------

@@ -66,7 +66,7 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("N", "steps", "batch", "record_every", "eval_size", "blas_threads"):
             require(getattr(self, name) >= 1, name, "be an integer >= 1")
-        require(self.window_records >= 16, "window_records", "be an integer >= 16 (the drift check's minimum)")
+        require(self.window_records >= 16, "window_records", "be an integer >= 16 (the drift check needs 16)")
         require(self.seed >= 0, "seed", "be an integer >= 0")
         require(self.lr > 0, "lr", "be a finite number > 0")
         require(0 < self.average_last <= 1, "average_last", "lie in (0, 1]")
