@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -78,3 +80,19 @@ def test_init_scales():
     assert p["attn1.Q"].shape == (128, 128) and p["readout.W"].shape == (32, 128)
     assert np.var(p["attn1.Q"]) == pytest.approx(1 / 63, rel=0.05)
     assert np.var(p["mlp.W2"]) == pytest.approx(2 / 128, rel=0.05)
+
+
+def test_softmax_over_the_last_axis_written_out():
+    """exp(s − max)/Σ exp(s − max) row by row in Python, on (R, B, T, T) scores with the causal −inf mask
+    and entries up to 1e4 (exp(1e4) overflows: only the shifted form survives)."""
+    from simulations.induction_head.network import softmax
+
+    rng = np.random.default_rng(3)
+    s = rng.standard_normal((2, 3, 5, 5)) * 1e4
+    s += np.where(np.tri(5, dtype=bool), 0, -np.inf)
+    got = softmax(s)
+    for idx in np.ndindex(s.shape[:-1]):
+        row = s[idx]
+        e = [0.0 if x == -np.inf else math.exp(x - max(row)) for x in row]
+        np.testing.assert_allclose(got[idx], [v / sum(e) for v in e], rtol=1e-12, atol=0)
+    assert got.flags.c_contiguous
