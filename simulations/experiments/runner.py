@@ -66,10 +66,11 @@ def run_many(runs, *, out="results", context: Context | None = None, overrides=(
     """Run ``(name, profile)`` pairs and return their saved runs in the same order.
 
     With an executor that has workers, the two lanes (:func:`lane_of`) run at once, each in its own thread
-    and in the given order (:data:`START_FIRST` first), sharing the workers: one lane's theory, analysis and figures overlap the other's training
-    runs, and the experiments that share jobs still find each other's finished jobs in the store. (More
-    lanes, one per experiment that shares nothing, measured no faster: 6 min 19 s against 6 min 04 s for
-    the quick reproduce on 2 cores, where the two lanes already keep both cores 187% busy.) With the
+    and in the given order (:data:`START_FIRST` first), sharing the workers: one lane's theory, analysis
+    and figures overlap the other's training runs, and the experiments that share jobs still find each
+    other's finished jobs in the store. (More lanes, one per experiment that shares nothing, measured no
+    faster: 6 min 19 s against 6 min 04 s for the quick reproduce on 2 cores, where the two lanes already
+    kept both cores 187% busy; the previous version's figures.) With the
     in-process executor everything runs one after another.
     """
     ctx = context or Context()
