@@ -14,13 +14,13 @@ from simulations.experiments.kit import Context
 from simulations.induction_head import DataConfig, TrainConfig, theory_contexts
 from theory.induction_head import integrate_nested_logits
 
-TINY_DATA = DataConfig(K=8, L=4, N=2, D=7, P=5, B=1, p_C=0.5)
+TINY_DATACONFIG = DataConfig(K=8, L=4, N=2, D=7, P=5, B=1, p_C=0.5)
 TINY_TRAIN = TrainConfig(steps=40, batch=16, eval_every=20, eval_size=20)
 
 
 def test_transition_sweep_is_the_same_in_parallel_and_in_process():
     cfg = TransitionConfig(
-        data=TINY_DATA, train=TINY_TRAIN, Ns=(2,), L_multiples=(1, 2), seeds=(0,), theory_contexts=50
+        data=TINY_DATACONFIG, train=TINY_TRAIN, Ns=(2,), L_multiples=(1, 2), seeds=(0,), theory_contexts=50
     )
     serial = TRANSITION.execute(cfg, Context(executor=InProcessExecutor()))
     with process_executor(2) as pool:
@@ -76,7 +76,7 @@ def test_direction_check():
 
 def test_side_by_side_needs_bursty_data():
     with pytest.raises(ValueError, match="'data.B'"):
-        SideBySideConfig(data=dataclasses.replace(TINY_DATA, B=0, p_C=0.0))
+        SideBySideConfig(data=dataclasses.replace(TINY_DATACONFIG, B=0, p_C=0.0))
 
 
 def test_paper_profiles_use_novel_classes_only_for_dynamics():
@@ -159,7 +159,7 @@ def test_initial_state_checks_on_hand_built_runs():
     from simulations.experiments.induction_head.initial_state import InitialStateConfig, _checks
 
     cfg = InitialStateConfig(
-        data=TINY_DATA, train=dataclasses.replace(TINY_TRAIN, steps=8000), init_scales=(0.5, 1.0), seeds=(0,)
+        data=TINY_DATACONFIG, train=dataclasses.replace(TINY_TRAIN, steps=8000), init_scales=(0.5, 1.0), seeds=(0,)
     )
 
     def run(scale, offset, step, time):

@@ -118,59 +118,6 @@ def test_several_contexts_average_their_single_context_losses_written_out():
         assert grad[k] == pytest.approx(num, rel=1e-6, abs=1e-10)
 
 
-def test_a_cell_whose_clock_disagrees_with_its_loss_is_redone_alone_in_its_own_place(monkeypatch):
-    """(transition_times, the batched grid of theory/induction_head/transition.py.) The joint
-    integration is made to return, for the middle of three cells, its start θ and half its clock: that cell
-    must be redone by the per-cell event search and reported at its own index, the others untouched
-    (agreement with the unperturbed run to 1e-6 relative, the per-cell search's own accuracy)."""
-    from theory.induction_head import transition, transition_times
-
-    init = np.array([[0.0, 0.1, 0.2], [0.0, 0.5, 0.4], [0.0, 0.9, 0.8]])
-    want = transition_times(8, 32, init)
-    assert len(set(np.round(want, 6))) == 3  # three different times
-    joint = transition._joint
-
-    def corrupt(spec, N, L, Y0, D):
-        Z = joint(spec, N, L, Y0, D).copy()
-        if len(N) == 3:
-            Z[1, :3], Z[1, 3] = Y0[1], 0.5 * Z[1, 3]
-        return Z
-
-    monkeypatch.setattr(transition, "_joint", corrupt)
-    np.testing.assert_allclose(transition_times(8, 32, init), want, rtol=1e-6)
-
-
-def test_integrate_reports_failures_and_event_times_of_a_hand_built_solution(monkeypatch):
-    """(theory.ode, used by every flow here.) A fake solve_ivp returns states finite up to t = 1 and
-    non-finite from t = 2: the error names the last finite time, 1; a non-finite first state gives 0; a
-    solver failure names the time it reached; event_time reads the first time of event k, or None."""
-    from types import SimpleNamespace
-
-    from theory import ode
-
-    def fake(y, status=0):
-        sol = SimpleNamespace(
-            status=status, message="boom", t=np.array([0.0, 1.0, 2.0, 3.0]), y=np.array([y]), t_events=None
-        )
-        return lambda *a, **k: sol
-
-    monkeypatch.setattr(ode, "solve_ivp", fake([1.0, 2.0, np.inf, np.nan]))
-    with pytest.raises(FloatingPointError, match=r"^flow x: the state became non-finite after t = 1$"):
-        ode.integrate("flow x", None, 3.0, [1.0])
-    monkeypatch.setattr(ode, "solve_ivp", fake([np.nan, 2.0, 3.0, 4.0]))
-    with pytest.raises(FloatingPointError, match="non-finite after t = 0$"):
-        ode.integrate("flow x", None, 3.0, [1.0])
-    monkeypatch.setattr(ode, "solve_ivp", fake([1.0, 2.0, 3.0, 4.0], status=-1))
-    with pytest.raises(RuntimeError, match="flow x: solve_ivp failed at t = 3: boom"):
-        ode.integrate("flow x", None, 3.0, [1.0])
-    monkeypatch.setattr(ode, "solve_ivp", fake([1.0, 2.0, 3.0, 4.0], status=1))
-    assert ode.integrate("flow x", None, 3.0, [1.0]).status == 1  # an event stopped it: fine
-    sol = SimpleNamespace(t_events=[np.array([0.5, 0.7]), np.array([]), np.array([2.5])])
-    assert ode.event_time(sol, 0) == 0.5 and ode.event_time(sol, 1) is None
-    assert ode.event_time(sol, 2) == 2.5 and ode.event_time(sol, 3) is None
-    assert ode.event_time(SimpleNamespace(t_events=None), 0) is None
-
-
 def test_the_loss_is_stable_at_large_parameters():
     """Both softmaxes are shifted by their maximum (stable log-sum-exp): at α = 1500, ξ = 800 the
     unshifted exponentials overflow (e^{750}, e^{400} fine, but e^{1500} is not). One context with two
@@ -181,31 +128,3 @@ def test_the_loss_is_stable_at_large_parameters():
         loss, p_right, grad = finite_data_loss((0.0, 1500.0, 800.0), ctx, grad=True)
     assert loss == pytest.approx(np.log(2), rel=1e-12) and p_right == pytest.approx(0.5, rel=1e-12)
     assert np.all(np.isfinite(grad))
-
-
-def test_the_per_cell_fallback_runs_the_event_search_as_documented(monkeypatch):
-    """(transition_times.) A cell redone alone goes to integrate_nested_logits at rtol = max(rtol, 1e-12)
-    (transition_times' Notes: the per-cell search at rtol 1e-12 is the reference), with the cell's own
-    N, L, start and level, and stops at the loss min(1e-2, ½ℓ*), ℓ* = −log(level)."""
-    from theory.induction_head import transition, transition_times
-
-    calls = []
-
-    def record(N, L, y0, t_max, **kw):
-        calls.append((N, L, list(y0), t_max, kw))
-        return type("T", (), {"t_transition": 7.0})()
-
-    def fail(*args):
-        raise RuntimeError("forced")
-
-    monkeypatch.setattr(transition, "_joint", fail)
-    monkeypatch.setattr(transition, "integrate_nested_logits", record)
-    got = transition_times([8, 4], 32, [0.0, 0.2, 0.3], level=0.99, t_max=50.0, rtol=1e-14)
-    assert list(got) == [7.0, 7.0]
-    assert [c[:4] for c in calls] == [(8, 32, [0.0, 0.2, 0.3], 50.0), (4, 32, [0.0, 0.2, 0.3], 50.0)]
-    kw = calls[0][4]
-    assert kw["rtol"] == 1e-12 and kw["level"] == 0.99 and kw["depth"] == 3
-    assert kw["loss_tol"] == pytest.approx(0.5 * -np.log(0.99), rel=1e-14)  # ½ℓ* ≈ 0.005 < 1e-2
-    calls.clear()
-    transition_times(8, 32, [0.0, 0.2, 0.3], level=0.5, rtol=1e-9)
-    assert calls[0][4]["rtol"] == 1e-9 and calls[0][4]["loss_tol"] == 1e-2

@@ -1,0 +1,52 @@
+"""The batched nested-logit transition times (theory/induction_head/transition.py)."""
+
+import numpy as np
+import pytest
+
+from theory.induction_head import transition, transition_times
+
+
+def test_a_cell_whose_clock_disagrees_with_its_loss_is_redone_alone_in_its_own_place(monkeypatch):
+    """(transition_times, the batched grid of theory/induction_head/transition.py.) The joint
+    integration is made to return, for the middle of three cells, its start θ and half its clock: that cell
+    must be redone by the per-cell event search and reported at its own index, the others untouched
+    (agreement with the unperturbed run to 1e-6 relative, the per-cell search's own accuracy)."""
+    init = np.array([[0.0, 0.1, 0.2], [0.0, 0.5, 0.4], [0.0, 0.9, 0.8]])
+    want = transition_times(8, 32, init)
+    assert len(set(np.round(want, 6))) == 3  # three different times
+    joint = transition._joint
+
+    def corrupt(spec, N, L, Y0, D):
+        Z = joint(spec, N, L, Y0, D).copy()
+        if len(N) == 3:
+            Z[1, :3], Z[1, 3] = Y0[1], 0.5 * Z[1, 3]
+        return Z
+
+    monkeypatch.setattr(transition, "_joint", corrupt)
+    np.testing.assert_allclose(transition_times(8, 32, init), want, rtol=1e-6)
+
+
+def test_the_per_cell_fallback_runs_the_event_search_as_documented(monkeypatch):
+    """(transition_times.) A cell redone alone goes to integrate_nested_logits at rtol = max(rtol, 1e-12)
+    (transition_times' Notes: the per-cell search at rtol 1e-12 is the reference), with the cell's own
+    N, L, start and level, and stops at the loss min(1e-2, ½ℓ*), ℓ* = −log(level)."""
+    calls = []
+
+    def record(N, L, y0, t_max, **kw):
+        calls.append((N, L, list(y0), t_max, kw))
+        return type("T", (), {"t_transition": 7.0})()
+
+    def fail(*args):
+        raise RuntimeError("forced")
+
+    monkeypatch.setattr(transition, "_joint", fail)
+    monkeypatch.setattr(transition, "integrate_nested_logits", record)
+    got = transition_times([8, 4], 32, [0.0, 0.2, 0.3], level=0.99, t_max=50.0, rtol=1e-14)
+    assert list(got) == [7.0, 7.0]
+    assert [c[:4] for c in calls] == [(8, 32, [0.0, 0.2, 0.3], 50.0), (4, 32, [0.0, 0.2, 0.3], 50.0)]
+    kw = calls[0][4]
+    assert kw["rtol"] == 1e-12 and kw["level"] == 0.99 and kw["depth"] == 3
+    assert kw["loss_tol"] == pytest.approx(0.5 * -np.log(0.99), rel=1e-14)  # ½ℓ* ≈ 0.005 < 1e-2
+    calls.clear()
+    transition_times(8, 32, [0.0, 0.2, 0.3], level=0.5, rtol=1e-9)
+    assert calls[0][4]["rtol"] == 1e-9 and calls[0][4]["loss_tol"] == 1e-2
