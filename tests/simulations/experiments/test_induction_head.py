@@ -159,7 +159,10 @@ def test_initial_state_checks_on_hand_built_runs():
     from simulations.experiments.induction_head.initial_state import InitialStateConfig, _checks
 
     cfg = InitialStateConfig(
-        data=TINY_DATACONFIG, train=dataclasses.replace(TINY_TRAIN, steps=8000), init_scales=(0.5, 1.0), seeds=(0,)
+        data=TINY_DATACONFIG,
+        train=dataclasses.replace(TINY_TRAIN, steps=8000),
+        init_scales=(0.5, 1.0),
+        seeds=(0,),
     )
 
     def run(scale, offset, step, time):
