@@ -51,9 +51,11 @@ unit = st.one_of(
 
 @st.composite
 def bad_covariance(draw, d=3):
-    kind = draw(st.sampled_from(["shape", "asym", "indefinite", "nan", "junk", "bool"]))
+    kind = draw(st.sampled_from(["shape", "asym", "indefinite", "nan", "junk", "bool", "strings"]))
     rng = np.random.default_rng(draw(st.integers(0, 10**6)))
     A = rng.standard_normal((d, d))
+    if kind == "strings":  # numeric text is not a number (numpy would parse it)
+        return (np.eye(d) * 2).astype(str).tolist()
     if kind == "shape":
         return rng.standard_normal((d, d + 1))
     if kind == "asym":
@@ -71,9 +73,11 @@ def bad_covariance(draw, d=3):
 
 @st.composite
 def bad_matrix(draw, shape=(3, 3)):
-    kind = draw(st.sampled_from(["shape", "nan", "junk"]))
+    kind = draw(st.sampled_from(["shape", "nan", "junk", "strings"]))
     if kind == "shape":
         return np.ones((shape[0] + 1,) + shape[1:])
+    if kind == "strings":
+        return np.ones(shape).astype(str).tolist()
     if kind == "nan":
         M = np.ones(shape)
         M.flat[0] = NAN

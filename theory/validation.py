@@ -69,15 +69,23 @@ def as_matrix(value, name: str, shape: tuple[int, ...]) -> np.ndarray:
     return a
 
 
-def _array(value, name: str) -> np.ndarray:
+def real_array(value) -> np.ndarray | None:
+    """``value`` as a float64 array if it is a number or an array of real numbers (not booleans, not
+    strings, not objects), else None."""
     if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise ValueError(f"{name} must be a numeric array, got {value!r}")
+        return None
     try:
-        a = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric array, got {type(value).__name__}") from None
-    if a.dtype == object or np.asarray(value).dtype == bool:
-        raise ValueError(f"{name} must be a numeric array, got {type(value).__name__}")
+        return None
+    return raw.astype(np.float64) if raw.dtype.kind in "iuf" else None
+
+
+def _array(value, name: str) -> np.ndarray:
+    a = real_array(value)
+    if a is None:
+        got = repr(value) if isinstance(value, (bool, np.bool_, str, bytes)) else type(value).__name__
+        raise ValueError(f"{name} must be a numeric array, got {got}")
     return a
 
 

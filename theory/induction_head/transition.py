@@ -17,27 +17,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..ode import integrate
-from ..validation import as_open_unit, as_positive
+from ..validation import as_open_unit, as_positive, real_array
 from .nested_logits import PARAMS, integrate_nested_logits, model
-
-
-def _real_array(value) -> np.ndarray | None:
-    """``value`` as a float64 array if it is a number or an array of real numbers (not booleans, not
-    strings), else None."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        return None
-    try:
-        raw = np.asarray(value)
-    except (TypeError, ValueError):
-        return None
-    return raw.astype(np.float64) if raw.dtype.kind in "iuf" else None
 
 
 def _integers(value, name: str, minimum) -> np.ndarray:
     """``value`` as a float array of integers >= ``minimum`` (a number or an array of the same shape),
     or a ValueError naming ``name`` and the rule; booleans are not integers."""
     rule = f"an integer >= {minimum} (or an array of them)"
-    arr = _real_array(value)
+    arr = real_array(value)
     if arr is None or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
         raise ValueError(f"{name} must be {rule}, got {value!r}")
     if np.any(arr < minimum):
@@ -47,7 +35,7 @@ def _integers(value, name: str, minimum) -> np.ndarray:
 
 def _initial(init, depth: int) -> np.ndarray:
     """``init`` as a finite (..., depth) array; a number gives every parameter that value."""
-    arr = _real_array(init)
+    arr = real_array(init)
     if arr is not None and arr.ndim == 0:
         arr = np.full(depth, float(arr))
     if arr is None or arr.shape[-1] != depth or not np.all(np.isfinite(arr)):

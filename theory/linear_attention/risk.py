@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import as_count, as_covariance, as_matrix, as_nonnegative, as_psd, inverse_lengths
+from ..validation import (
+    as_count,
+    as_covariance,
+    as_matrix,
+    as_nonnegative,
+    as_psd,
+    inverse_lengths,
+    real_array,
+)
 from .moments import global_minimizer
 
 
@@ -75,10 +83,7 @@ def test_risk(V, M, *, test_cov, query_cov=None, task_cov=None, noise_var=0.0, t
     """
     S = as_covariance(test_cov, "test_cov")
     d = S.shape[0]
-    try:
-        Vs = None if isinstance(V, (bool, str, bytes)) else np.asarray(V, dtype=np.float64)
-    except (TypeError, ValueError):
-        Vs = None
+    Vs = real_array(V)
     if Vs is None or Vs.ndim < 2 or Vs.shape[-2:] != (d, d) or not np.all(np.isfinite(Vs)):
         raise ValueError(f"V must be a finite (d, d) matrix or a stack (..., d, d) with d = {d}")
     inv_M = inverse_lengths(M)
