@@ -1,8 +1,9 @@
 """Milliseconds per training batch drawn by the two samplers, against the floor timed in the same process:
 numpy drawing the standard normals that batch needs (every other draw, index and copy is overhead).
 
-* classification (``Task.sample``, batch 128): quick size (N = 4, K = 128, D = 31) and paper size (N = 8,
-  K = 512, D = 63); the normals are the within-class noise of every item, (N + 1) · D per sequence.
+* classification (``Task.sample``, batch 128): quick size (N = 4, K = 128, D = 31, p_C = 0.5) and paper
+  size (N = 8, K = 512, D = 63); the normals are the within-class noise of every item, (N + 1) · D per
+  sequence, and the fresh means of novel classes, (N/B) · D for the expected p_B · p_C of the sequences.
 * regression prompts (``PromptDistribution.sample``, batch 512, N = 20, d = 5, rotated Λ as in
   linear-attention-flow): (N + 1) · d covariate normals and d task normals per prompt.
 
@@ -32,6 +33,13 @@ def per_call(fn, reps: int) -> float:
     return (time.perf_counter() - t0) / reps
 
 
+def batch_normals(cfg, n: int = 128) -> int:
+    """Expected standard normals in a training batch: the noise of every item, (N + 1)·D a sequence, and
+    the fresh means of the novel classes, (N/B)·D for a fraction p_B·p_C of the sequences."""
+    fresh = cfg.p_B * cfg.p_C * (cfg.N // cfg.B) * cfg.D if cfg.B > 0 else 0
+    return int(round(n * ((cfg.N + 1) * cfg.D * (cfg.epsilon > 0) + fresh)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--blocks", type=int, default=10)
@@ -43,8 +51,8 @@ def main():
     prompts = PromptDistribution(5, cov=q @ np.diag([0.5, 0.8, 1.0, 1.5, 2.0]) @ q.T)
     quick, paper = Task(QUICK_DATA), Task(DataConfig())
     cases = {
-        "classification, quick size": (lambda: quick.sample(rng, 128), 128 * 5 * 31),
-        "classification, paper size": (lambda: paper.sample(rng, 128), 128 * 9 * 63),
+        "classification, quick size": (lambda: quick.sample(rng, 128), batch_normals(QUICK_DATA)),
+        "classification, paper size": (lambda: paper.sample(rng, 128), batch_normals(DataConfig())),
         "regression prompts, batch 512": (lambda: prompts.sample(rng, 512, 20), 512 * (21 * 5 + 5)),
     }
     rows = {}

@@ -137,13 +137,19 @@ class Task:
         m = cfg.N // cfg.B
         per_label = probs.reshape(cfg.K // cfg.L, cfg.L)  # class k = j*L + l has label l
         mass = per_label.sum(axis=0)
+        if np.count_nonzero(mass) < m:
+            raise ValueError(
+                f"classes: only {np.count_nonzero(mass)} labels have classes in this subset, fewer than the "
+                f"N/B = {m} distinct labels a bursty context needs"
+            )
         times = np.divide(
             rng.standard_exponential((n, cfg.L)), mass, out=np.full((n, cfg.L), np.inf), where=mass > 0
         )
         labels = np.argsort(times, axis=1)[:, :m]
-        cdf = np.cumsum(np.divide(per_label, mass, out=np.zeros_like(per_label), where=mass > 0), axis=0)
+        cdf = np.cumsum(per_label, axis=0)
+        cdf = np.divide(cdf, cdf[-1], out=np.zeros_like(cdf), where=mass > 0)  # ends at 1 exactly
         j = np.count_nonzero(cdf[:, labels] <= rng.random((n, m)), axis=0)  # inverse CDF within the label
-        return np.minimum(j, cfg.K // cfg.L - 1) * cfg.L + labels
+        return j * cfg.L + labels
 
     def _items(self, rng, means: np.ndarray) -> np.ndarray:
         """(μ + εη)/√(1 + ε²), η ~ N(0, I/D) fresh per item; overwrites ``means``."""
@@ -205,7 +211,6 @@ class Task:
         iid = np.nonzero(~bursty)[0]
         if len(iid):
             classes[iid] = rng.choice(cfg.K, size=(len(iid), N + 1), p=class_probs)
-        identity = classes  # equal entries <=> the same class (novel classes get their own ids below)
         b = np.nonzero(bursty)[0]
         if len(b):
             m = N // cfg.B
@@ -231,17 +236,15 @@ class Task:
                 rows = b[nov]
                 means[rows] = np.take_along_axis(fresh, idx[nov][:, :, None], axis=1)
                 labels[rows] = np.take_along_axis(fresh_labels, idx[nov], axis=1)
-                target_class[rows] = -1
-                identity = classes.copy()
-                identity[rows] = cfg.K + idx[nov]
+                target_class[rows] = -1  # (their chosen classes are distinct: they still tell slots apart)
         if kind == "ic2":
             labels = (labels + 1) % L
         T = cfg.T
-        tokens = np.zeros((n, T, cfg.width), dtype=dtype)
-        tokens[:, 0 : 2 * N + 1 : 2, cfg.P :] = self._items(rng, means)  # fresh noise for every item
-        tokens[:, 1 : 2 * N : 2, cfg.P :] = self.label_vectors[labels[:, :N]]
         offset = rng.integers(0, cfg.P - T + 1, size=n) if cfg.random_offset else np.zeros(n, dtype=int)
-        pos = offset[:, None] + np.arange(T)[None, :]
-        tokens[np.arange(n)[:, None], np.arange(T)[None, :], pos] = 1.0
-        match = identity[:, :N] == identity[:, N : N + 1]
+        tokens = np.zeros((n, T, cfg.width), dtype=dtype)
+        tokens[np.arange(n)[:, None], np.arange(T)[None, :], offset[:, None] + np.arange(T)] = 1.0
+        tokens[:, 1 : 2 * N : 2, cfg.P :] = self.label_vectors[labels[:, :N]]
+        # the noise is the last draw: batches that differ only in ε share classes, labels and positions
+        tokens[:, 0 : 2 * N + 1 : 2, cfg.P :] = self._items(rng, means)
+        match = classes[:, :N] == classes[:, N : N + 1]
         return Batch(tokens, labels[:, N].astype(np.int64), target_class, labels[:, :N], match)

@@ -38,8 +38,9 @@ class TrainConfig:
     record_every : int
         Record the evaluation loss and u·U every this many steps (and at the last step).
     window_records : int
-        At most about this many records inside the averaging window, at a multiple of ``record_every``
-        (:meth:`records_at`); the window's records only feed the drift check, which needs 16.
+        At least this many records inside the averaging window (when it has room for them at
+        ``record_every``), spaced at a multiple of ``record_every`` and fewer than twice this many
+        (:meth:`records_at`). The drift check needs 16; the history and u·U are recorded there too.
     eval_size : int
         Prompts in the fixed evaluation set.
     average_last : float
@@ -74,12 +75,12 @@ class TrainConfig:
 
     def records_at(self, step: int) -> bool:
         """Whether :class:`Recorder` records at ``step``: every ``record_every`` steps up to the averaging
-        window's start, then every ``record_every`` × ⌈window / (``record_every`` × ``window_records``)⌉
-        steps, and at the last step."""
+        window's start, then every ``record_every`` × max(1, ⌊window / (``record_every`` ×
+        ``window_records``)⌋) steps, and at the last step."""
         start = averaging_start(self)
         every = self.record_every
         if step > start:
-            every *= -(-(self.steps - start) // (every * self.window_records))
+            every *= max(1, (self.steps - start) // (every * self.window_records))
         return step == self.steps or step % every == 0
 
 
@@ -189,8 +190,9 @@ def averaging_start(cfg: TrainConfig) -> int:
 
 @dataclass
 class Recorder:
-    """A run's evaluation loss and u·U every ``record_every`` steps on its fixed evaluation prompts, and
-    the averaged result with its drift check (docs/linear_attention.md §7)."""
+    """A run's evaluation loss and u·U on its fixed evaluation prompts at the steps
+    :meth:`TrainConfig.records_at` names, and the averaged result with its drift check
+    (docs/linear_attention.md §7)."""
 
     cfg: TrainConfig
     E_ev: np.ndarray

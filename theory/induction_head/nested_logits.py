@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 from ..ode import event, event_time, integrate
-from ..validation import as_count, as_open_unit, as_positive
+from ..validation import as_count, as_open_unit, as_positive, real_array
 
 PARAMS = {3: ("beta1", "alpha", "xi"), 2: ("alpha", "xi"), 1: ("xi",)}
 
@@ -37,15 +37,10 @@ def _check(N, L, depth):
 
 def initial_params(init, depth: int, name: str = "init") -> np.ndarray:
     """``init`` as a finite (depth,) float array: a number gives every parameter that value."""
-    try:
-        y0 = np.asarray(init, dtype=np.float64)
-    except (TypeError, ValueError):
-        y0 = np.full(0, 0.0)
-    if isinstance(init, (bool, np.bool_, str, bytes)):
-        y0 = np.full(0, 0.0)
-    elif y0.ndim == 0:
+    y0 = real_array(init)
+    if y0 is not None and y0.ndim == 0:
         y0 = np.full(depth, float(y0))
-    if y0.shape != (depth,) or not np.all(np.isfinite(y0)):
+    if y0 is None or y0.shape != (depth,) or not np.all(np.isfinite(y0)):
         raise ValueError(
             f"{name} must be a finite number or a sequence of {depth} numbers for depth {depth}, got {init!r}"
         )

@@ -76,3 +76,17 @@ def test_lanes():
     assert runner.lane_of("induction-head-curves") == runner.lane_of("induction-head-data-dependence")
     assert runner.lane_of("induction-head-nested-logits") == "other"  # theory only
     assert runner.lane_of("linear-attention-risk") == "other"
+
+
+def test_start_first_runs_first_in_its_lane_and_results_keep_the_given_order(recorded, monkeypatch):
+    """START_FIRST (here the second linear-attention experiment) starts before the one listed ahead of it
+    in its lane, and first of all in process; the returned runs stay in the given order."""
+    monkeypatch.setattr(runner, "START_FIRST", (NAMES[1],))
+    with ThreadPoolExecutor(2) as ex:
+        runs = runner.run_many([(n, "quick") for n in NAMES], context=Context(executor=ex), log=io.StringIO())
+    assert [r.name for r in runs] == NAMES
+    by = {n: (t0, t1) for n, _, t0, t1 in recorded}
+    assert by[NAMES[1]][1] <= by[NAMES[0]][0]
+    recorded.clear()
+    runner.run_many([(n, "quick") for n in NAMES], log=io.StringIO())
+    assert [n for n, *_ in recorded] == [NAMES[1], NAMES[0], *JOBS]

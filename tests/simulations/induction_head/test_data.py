@@ -226,3 +226,57 @@ def test_context_match_is_equality_of_the_items_without_noise(kind):
     target = b.tokens[:, 2 * cfg.N, cfg.P :]
     np.testing.assert_array_equal(b.context_match, (items == target[:, None, :]).all(axis=2))
     assert b.context_match.any() and not b.context_match.all()
+
+
+@pytest.mark.parametrize("classes", [None, "common", "rare"])
+def test_label_race_is_sequential_sampling_with_three_classes_a_label_and_subsets(classes):
+    """K = 12, L = 4 (three classes a label), N/B = 3 picks, Zipf α = 1, restricted to a subset (zero
+    probabilities inside labels): the first two picks follow P(c1 = i, c2 = j) = p_i p_j / (1 − Σ_{ℓ(k) =
+    ℓ(i)} p_k) for ℓ(j) ≠ ℓ(i), with p the subset's law written out here; 5 s.e. per cell, n = 200,000.
+    No class outside the subset is ever drawn."""
+    cfg = DataConfig(K=12, L=4, N=3, D=5, P=7, B=1, alpha=1.0)
+    task = Task(cfg)
+    k = np.arange(1, 13)
+    keep = {None: k > 0, "common": k <= 3, "rare": k > 6}[classes]
+    p = np.where(keep, k**-1.0, 0.0)
+    p /= p.sum()
+    lab = np.arange(12) % 4
+    n = 200_000
+    ch = task._bursty_classes(np.random.default_rng(11), n, task.subset_probs(classes))
+    assert keep[ch].all()
+    exact = np.zeros((12, 12))
+    for i in range(12):
+        rest = 1 - p[lab == lab[i]].sum()
+        for j in range(12):
+            if lab[j] != lab[i]:
+                exact[i, j] = p[i] * p[j] / rest
+    freq = np.zeros((12, 12))
+    np.add.at(freq, (ch[:, 0], ch[:, 1]), 1 / n)
+    se = np.sqrt(exact * (1 - exact) / n) + 1e-12
+    assert np.all(np.abs(freq - exact) <= 5 * se)
+
+
+def test_a_subset_with_too_few_labels_for_a_bursty_context_is_refused():
+    """K = L = 8: the "common" quarter is classes 1–2, two labels, but N/B = 4 distinct labels are needed."""
+    task = Task(DataConfig(K=8, L=8, N=4, D=5, P=9, B=1, alpha=1.0))
+    with pytest.raises(ValueError, match=r"classes: only 2 labels .* N/B = 4"):
+        task.sample(np.random.default_rng(0), 10, "ic2", classes="common")
+
+
+def test_batches_that_differ_only_in_epsilon_share_classes_labels_and_positions():
+    """The within-class noise is a batch's last draw, so ε = 0 and ε = 0.5 from the same generator state
+    give the same labels, classes, matches, positions and label tokens; the items differ by the noise
+    only, (μ + εη)/√(1 + ε²), with the ε = 0 items the class means themselves."""
+    a_cfg = DataConfig(K=16, L=4, N=4, D=5, P=12, B=2, epsilon=0.0, p_C=0.5)
+    b_cfg = DataConfig(K=16, L=4, N=4, D=5, P=12, B=2, epsilon=0.5, p_C=0.5)
+    a = Task(a_cfg).sample(np.random.default_rng(5), 300)
+    b = Task(b_cfg).sample(np.random.default_rng(5), 300)
+    for field in ("labels", "target_class", "context_labels", "context_match"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    P = a_cfg.P
+    np.testing.assert_array_equal(a.tokens[:, :, :P], b.tokens[:, :, :P])  # positions
+    np.testing.assert_array_equal(a.tokens[:, 1::2, P:], b.tokens[:, 1::2, P:])  # label tokens
+    known = a.target_class >= 0
+    means = Task(a_cfg).means
+    np.testing.assert_allclose(a.tokens[known, -1, P:], means[a.target_class[known]], rtol=1e-6)
+    assert not np.allclose(a.tokens[:, 0::2, P:], b.tokens[:, 0::2, P:])

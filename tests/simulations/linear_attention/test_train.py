@@ -156,10 +156,15 @@ def test_window_drift_of_a_linear_trend_written_out():
 
 def test_records_every_record_every_steps_then_sparser_in_the_window():
     """steps = 1000, average_last = 0.4: the window starts after step 600. record_every = 5 up to there;
-    inside, window_records = 20 gives every 5 · ⌈400 / (5 · 20)⌉ = 20 steps; and the last step."""
+    inside, window_records = 20 gives every 5 · ⌊400 / (5 · 20)⌋ = 20 steps; and the last step. With
+    average_last = 0.34 (window after 660), record_every = 10 and window_records = 16: every
+    10 · ⌊340 / 160⌋ = 20 steps, 17 records, at least the 16 asked for (rounding up would leave 12)."""
     cfg = TrainConfig(steps=1000, average_last=0.4, record_every=5, window_records=20)
     want = [s for s in range(0, 601, 5)] + [s for s in range(620, 1001, 20)]
     assert [s for s in range(1001) if cfg.records_at(s)] == want
+    tight = TrainConfig(steps=1000, average_last=0.34, record_every=10, window_records=16)
+    inside = [s for s in range(661, 1001) if tight.records_at(s)]
+    assert inside == list(range(680, 1001, 20)) and len(inside) == 17
     odd = TrainConfig(steps=103, average_last=0.5, record_every=7, window_records=16)  # window after 52
     want = [s for s in range(0, 53, 7)] + [s for s in range(56, 103, 7)] + [103]
     assert [s for s in range(104) if odd.records_at(s)] == want
