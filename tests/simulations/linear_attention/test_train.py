@@ -165,6 +165,10 @@ def test_records_every_record_every_steps_then_sparser_in_the_window():
     tight = TrainConfig(steps=1000, average_last=0.34, record_every=10, window_records=16)
     inside = [s for s in range(661, 1001) if tight.records_at(s)]
     assert inside == list(range(680, 1001, 20)) and len(inside) == 17
+    # the averaging start, 605 = 121 · 5, is still recorded every 5 steps; the window's every 15 steps
+    # (5 · ⌊395 / 100⌋) apply only after it
+    edge = TrainConfig(steps=1000, average_last=0.395, record_every=5, window_records=20)
+    assert [s for s in range(600, 631) if edge.records_at(s)] == [600, 605, 615, 630]
     odd = TrainConfig(steps=103, average_last=0.5, record_every=7, window_records=16)  # window after 52
     want = [s for s in range(0, 53, 7)] + [s for s in range(56, 103, 7)] + [103]
     assert [s for s in range(104) if odd.records_at(s)] == want
