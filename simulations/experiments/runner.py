@@ -7,7 +7,6 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from pathlib import Path
 
 from ..config import to_dict
 from ..executors import InProcessExecutor
@@ -19,8 +18,11 @@ _DRAWING = threading.Lock()  # pyplot keeps global state: one thread draws at a 
 
 
 def _draw(exp, run):
+    """Draw ``run``'s figures into its ``figures`` folder (made if missing), one thread at a time."""
+    fig_dir = run.path / "figures"
+    fig_dir.mkdir(exist_ok=True)
     with _DRAWING:
-        return exp.plot(run, run.path / "figures")
+        return exp.plot(run, fig_dir)
 
 
 def run_experiment(
@@ -49,9 +51,8 @@ def run_experiment(
 
 
 START_FIRST = ("linear-attention-nonlinear-covariate-shift",)
-"""Started first in their lane: the longest quick experiment (≈ 130 CPU-s of transformer training, 40% of
-its lane). Started in catalogue order, 7th, it ran alone for the last ≈ 80 s of the quick reproduce with
-one core idle; started first, the short experiments behind it fill that tail."""
+"""Started first in their lane: the longest quick experiment (≈ 40% of its lane's CPU), so that the short
+experiments behind it fill the end of the run instead of one core idling while it finishes."""
 
 
 def lane_of(name: str) -> str:
@@ -68,10 +69,8 @@ def run_many(runs, *, out="results", context: Context | None = None, overrides=(
     With an executor that has workers, the two lanes (:func:`lane_of`) run at once, each in its own thread
     and in the given order (:data:`START_FIRST` first), sharing the workers: one lane's theory, analysis
     and figures overlap the other's training runs, and the experiments that share jobs still find each
-    other's finished jobs in the store. (More lanes, one per experiment that shares nothing, measured no
-    faster: 6 min 19 s against 6 min 04 s for the quick reproduce on 2 cores, where the two lanes already
-    kept both cores 187% busy; the previous version's figures.) With the
-    in-process executor everything runs one after another.
+    other's finished jobs in the store (more lanes measured no faster: docs/cli.md). With the
+    in-process executor everything runs one after another, :data:`START_FIRST` first too.
     """
     ctx = context or Context()
     lanes: dict[str, list[int]] = {}
@@ -116,8 +115,5 @@ def run_many(runs, *, out="results", context: Context | None = None, overrides=(
 def redraw(run_dir) -> SavedRun:
     """(Re)draw a saved run's figures from its files only."""
     run = load_run(run_dir)
-    fig_dir = Path(run_dir) / "figures"
-    fig_dir.mkdir(exist_ok=True)
-    with _DRAWING:
-        get(run.experiment).plot(run, fig_dir)
+    _draw(get(run.experiment), run)
     return run

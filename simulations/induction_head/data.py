@@ -122,10 +122,12 @@ class Task:
         w = np.arange(1, cfg.K + 1, dtype=np.float64) ** -cfg.alpha
         self.class_probs = w / w.sum()
         self.class_label = np.arange(cfg.K) % cfg.L
+        self._races: dict = {}  # per class subset: (mass per label, within-label CDFs), see _race
 
     # ------------------------------------------------------------------ class draws
-    def _bursty_classes(self, rng, n: int, probs: np.ndarray) -> np.ndarray:
-        """(n, N/B) classes with distinct labels, drawn from ``probs`` without label repeats, in draw order.
+    def _bursty_classes(self, rng, n: int, classes: str | None = None) -> np.ndarray:
+        """(n, N/B) classes with distinct labels, drawn without label repeats from the bursty law of the
+        subset ``classes`` (:meth:`subset_probs`), in draw order.
 
         Sequential sampling is an exponential race (class k finishes at E_k/p_k, E_k ~ Exp(1); the draw
         order is the finishing order, skipping used labels), so it equals racing the labels: label l
@@ -135,8 +137,7 @@ class Task:
         """
         cfg = self.cfg
         m = cfg.N // cfg.B
-        per_label = probs.reshape(cfg.K // cfg.L, cfg.L)  # class k = j*L + l has label l
-        mass = per_label.sum(axis=0)
+        mass, cdf = self._race(classes)
         if np.count_nonzero(mass) < m:
             raise ValueError(
                 f"classes: only {np.count_nonzero(mass)} labels have classes in this subset, fewer than the "
@@ -146,10 +147,21 @@ class Task:
             rng.standard_exponential((n, cfg.L)), mass, out=np.full((n, cfg.L), np.inf), where=mass > 0
         )
         labels = np.argsort(times, axis=1)[:, :m]
-        cdf = np.cumsum(per_label, axis=0)
-        cdf = np.divide(cdf, cdf[-1], out=np.zeros_like(cdf), where=mass > 0)  # ends at 1 exactly
         j = np.count_nonzero(cdf[:, labels] <= rng.random((n, m)), axis=0)  # inverse CDF within the label
         return j * cfg.L + labels
+
+    def _race(self, classes: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Each label's probability mass and the CDF of its classes (ending at 1 exactly) under the bursty
+        law of a subset: P(k) ("zipf") or uniform on the subset ("uniform"). Computed once per subset."""
+        if classes not in self._races:
+            p = self.subset_probs(classes)
+            if self.cfg.bursty_sampling == "uniform":
+                p = (p > 0) / np.count_nonzero(p)
+            per_label = p.reshape(self.cfg.K // self.cfg.L, self.cfg.L)  # class k = j*L + l has label l
+            mass = per_label.sum(axis=0)
+            cdf = np.cumsum(per_label, axis=0)
+            self._races[classes] = (mass, np.divide(cdf, cdf[-1], out=np.zeros_like(cdf), where=mass > 0))
+        return self._races[classes]
 
     def _items(self, rng, means: np.ndarray) -> np.ndarray:
         """(μ + εη)/√(1 + ε²), η ~ N(0, I/D) fresh per item; overwrites ``means``."""
@@ -206,20 +218,14 @@ class Task:
         else:
             bursty = np.full(n, kind != "iw")
             novel = np.full(n, kind == "ic")
-        class_probs = self.subset_probs(classes)
-        classes = np.empty((n, N + 1), dtype=np.int64)
+        subset, classes = classes, np.empty((n, N + 1), dtype=np.int64)
         iid = np.nonzero(~bursty)[0]
         if len(iid):
-            classes[iid] = rng.choice(cfg.K, size=(len(iid), N + 1), p=class_probs)
+            classes[iid] = rng.choice(cfg.K, size=(len(iid), N + 1), p=self.subset_probs(subset))
         b = np.nonzero(bursty)[0]
         if len(b):
             m = N // cfg.B
-            probs = (
-                class_probs
-                if cfg.bursty_sampling == "zipf"
-                else (class_probs > 0) / np.count_nonzero(class_probs)
-            )
-            chosen = self._bursty_classes(rng, len(b), probs)  # (nb, m)
+            chosen = self._bursty_classes(rng, len(b), subset)  # (nb, m)
             order = np.argsort(rng.random((len(b), N)), axis=1)  # shuffle B copies of each class
             slots = np.repeat(np.arange(m), cfg.B)[order]  # (nb, N) index into chosen
             tgt = rng.integers(0, m, size=len(b))

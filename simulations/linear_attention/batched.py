@@ -166,9 +166,9 @@ def _train_batched(start, dists, configs, progress, chunk):
         done = []
         for i, j in enumerate(active):
             run = runs[j]
-            if run.cfg.records_at(step):
+            if configs[j].records_at(step):
                 run.record({k: v[i] for k, v in p.items()}, step)
-            if step == run.cfg.steps:
+            if step == configs[j].steps:
                 done.append(i)
                 final = {k: np.array(v[i]) for k, v in p.items()}
                 results[j] = run.result(final, {k: v[i] for k, v in p_sum.items()}, label=f"run {j}: ")
@@ -181,7 +181,7 @@ def _train_batched(start, dists, configs, progress, chunk):
         if not active:
             break
         if lr is None:
-            lr = np.array([runs[j].cfg.lr for j in active])[:, None, None]
+            lr = np.array([configs[j].lr for j in active])[:, None, None]
             averaging = np.array([averaging_start(configs[j]) for j in active])
             who = [f"LSA run {j}" for j in active]
         prompts = [dists[j].sample(batch_rng(configs[j].seed, step), batch, N) for j in active]

@@ -55,6 +55,12 @@ def predict(params, E) -> np.ndarray:
     return np.einsum("bi,bi->b", Gr, E[:, :, -1] @ params["W_KQ"].T)
 
 
+def loss(params, E, y_query) -> float:
+    """Mean squared loss ½ mean_b (ŷ_b − y_b)² without gradients (:func:`predict`)."""
+    res = predict(params, E) - y_query
+    return 0.5 * float(res @ res) / len(res)
+
+
 def loss_and_grads(params, E, y_query) -> tuple[float, dict]:
     r"""Mean squared loss ½ mean_b (ŷ_b − y_b)² and its exact gradients.
 

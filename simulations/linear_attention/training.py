@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from ..config import config, require
 from ..seeding import batch_rng, stream_rng
 from ..threads import blas_threads
-from .network import effective_matrix, embed, loss_and_grads, paper_init, predict
+from .network import effective_matrix, embed, loss, loss_and_grads, paper_init
 from .prompts import PromptDistribution
 
 
@@ -36,7 +36,8 @@ class TrainConfig:
     seed : int
         Seed of the batches, the evaluation set and any random initialisation.
     record_every : int
-        Record the evaluation loss and u·U every this many steps (and at the last step).
+        Record the evaluation loss and u·U every this many steps up to the averaging window, then as
+        ``window_records`` sets, and at the last step (:meth:`records_at`).
     window_records : int
         At least this many records inside the averaging window (when it has room for them at
         ``record_every``), spaced at a multiple of ``record_every`` and fewer than twice this many
@@ -208,8 +209,7 @@ class Recorder:
 
     def record(self, p: dict, step: int) -> None:
         self.steps.append(step)
-        res = predict(p, self.E_ev) - self.y_ev
-        self.losses.append(0.5 * float(res @ res) / len(res))
+        self.losses.append(loss(p, self.E_ev, self.y_ev))
         self.Vs.append(effective_matrix(p))
 
     def result(self, p: dict, p_sum: dict, label: str = "") -> TrainResult:

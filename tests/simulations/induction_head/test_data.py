@@ -116,25 +116,6 @@ def test_invalid_configs_name_the_parameter(kw, match):
         DataConfig(**kw)
 
 
-def test_distinct_label_sampler_is_exact_sequential_sampling():
-    """P(c1 = i, c2 = j) = p_i p_j / (1 − Σ_{label(k) = label(i)} p_k) for label(j) ≠ label(i); 5 s.e."""
-    cfg = DataConfig(K=8, L=4, N=4, D=7, P=9, B=2, alpha=1.0)
-    task = Task(cfg)
-    n = 200_000
-    ch = task._bursty_classes(np.random.default_rng(7), n, task.class_probs)
-    p, lab = task.class_probs, task.class_label
-    exact = np.zeros((8, 8))
-    for i in range(8):
-        rest = 1 - p[lab == lab[i]].sum()
-        for j in range(8):
-            if lab[j] != lab[i]:
-                exact[i, j] = p[i] * p[j] / rest
-    freq = np.zeros((8, 8))
-    np.add.at(freq, (ch[:, 0], ch[:, 1]), 1 / n)
-    se = np.sqrt(exact * (1 - exact) / n) + 1e-12
-    assert np.all(np.abs(freq - exact) <= 5 * se)
-
-
 def test_iw_classes_follow_the_zipf_law_written_out():
     """IW targets are iid with P(k) = k^(−α) / Σ_j j^(−α), k = 1..K, written out here (not the Task's own
     class_probs). n = 40000 draws; every class within 5 binomial standard errors (64 classes: a false
@@ -228,29 +209,33 @@ def test_context_match_is_equality_of_the_items_without_noise(kind):
     assert b.context_match.any() and not b.context_match.all()
 
 
-@pytest.mark.parametrize("classes", [None, "common", "rare"])
-def test_label_race_is_sequential_sampling_with_three_classes_a_label_and_subsets(classes):
-    """K = 12, L = 4 (three classes a label), N/B = 3 picks, Zipf α = 1, restricted to a subset (zero
-    probabilities inside labels): the first two picks follow P(c1 = i, c2 = j) = p_i p_j / (1 − Σ_{ℓ(k) =
-    ℓ(i)} p_k) for ℓ(j) ≠ ℓ(i), with p the subset's law written out here; 5 s.e. per cell, n = 200,000.
-    No class outside the subset is ever drawn."""
-    cfg = DataConfig(K=12, L=4, N=3, D=5, P=7, B=1, alpha=1.0)
-    task = Task(cfg)
-    k = np.arange(1, 13)
-    keep = {None: k > 0, "common": k <= 3, "rare": k > 6}[classes]
-    p = np.where(keep, k**-1.0, 0.0)
+@pytest.mark.parametrize(
+    "K, L, N, B, classes",
+    [(8, 4, 4, 2, None), (12, 4, 3, 1, None), (12, 4, 3, 1, "common"), (12, 4, 3, 1, "rare")],
+)
+def test_distinct_label_sampler_is_exact_sequential_sampling(K, L, N, B, classes):
+    """Zipf α = 1, two or three classes a label, N/B = 2 or 3 picks, optionally restricted to a subset
+    (zero probabilities inside labels): the first two picks follow P(c1 = i, c2 = j) = p_i p_j /
+    (1 − Σ_{ℓ(k) = ℓ(i)} p_k) for ℓ(j) ≠ ℓ(i), with p ∝ k^(−1) on the subset written out here (the first
+    quarter of the ranks, or the second half); 5 s.e. per cell, n = 200,000. No class outside the subset
+    is ever drawn, also after the same Task drew from the full law (its tables are cached per subset)."""
+    task = Task(DataConfig(K=K, L=L, N=N, D=5, P=2 * N + 1, B=B, alpha=1.0))
+    k = np.arange(1, K + 1)
+    keep = {None: k > 0, "common": k <= K // 4, "rare": k > K // 2}[classes]
+    p = np.where(keep, 1.0 / k, 0.0)
     p /= p.sum()
-    lab = np.arange(12) % 4
+    lab = np.arange(K) % L
     n = 200_000
-    ch = task._bursty_classes(np.random.default_rng(11), n, task.subset_probs(classes))
+    task._bursty_classes(np.random.default_rng(0), 10, None)  # the full law's tables, cached first
+    ch = task._bursty_classes(np.random.default_rng(11), n, classes)
     assert keep[ch].all()
-    exact = np.zeros((12, 12))
-    for i in range(12):
+    exact = np.zeros((K, K))
+    for i in range(K):
         rest = 1 - p[lab == lab[i]].sum()
-        for j in range(12):
+        for j in range(K):
             if lab[j] != lab[i]:
                 exact[i, j] = p[i] * p[j] / rest
-    freq = np.zeros((12, 12))
+    freq = np.zeros((K, K))
     np.add.at(freq, (ch[:, 0], ch[:, 1]), 1 / n)
     se = np.sqrt(exact * (1 - exact) / n) + 1e-12
     assert np.all(np.abs(freq - exact) <= 5 * se)
