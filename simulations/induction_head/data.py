@@ -14,6 +14,7 @@ import numpy as np
 from theory.validation import as_count
 
 from ..config import config, require
+from ..seeding import standard_normal
 
 
 @config
@@ -163,11 +164,12 @@ class Task:
             self._races[classes] = (mass, np.divide(cdf, cdf[-1], out=np.zeros_like(cdf), where=mass > 0))
         return self._races[classes]
 
-    def _items(self, rng, means: np.ndarray) -> np.ndarray:
-        """(μ + εη)/√(1 + ε²), η ~ N(0, I/D) fresh per item; overwrites ``means``."""
+    def _items(self, rng, means: np.ndarray, dtype) -> np.ndarray:
+        """(μ + εη)/√(1 + ε²), η ~ N(0, I/D) fresh per item, its normals drawn in the batch's ``dtype``
+        (:func:`~simulations.seeding.standard_normal`); overwrites ``means``."""
         eps = self.cfg.epsilon
         if eps > 0:
-            noise = rng.standard_normal(means.shape)
+            noise = standard_normal(rng, means.shape, dtype)
             noise *= eps / np.sqrt(self.cfg.D)
             means += noise
             means /= np.sqrt(1 + eps**2)
@@ -237,7 +239,7 @@ class Task:
         if len(b):
             nov = np.nonzero(novel[b])[0]
             if len(nov):  # fresh means and random distinct labels for the novel sequences
-                fresh = rng.standard_normal((len(nov), m, cfg.D)) / np.sqrt(cfg.D)
+                fresh = standard_normal(rng, (len(nov), m, cfg.D), dtype) / np.sqrt(cfg.D)
                 fresh_labels = np.argsort(rng.random((len(nov), L)), axis=1)[:, :m]
                 rows = b[nov]
                 means[rows] = np.take_along_axis(fresh, idx[nov][:, :, None], axis=1)
@@ -251,6 +253,6 @@ class Task:
         tokens[np.arange(n)[:, None], np.arange(T)[None, :], offset[:, None] + np.arange(T)] = 1.0
         tokens[:, 1 : 2 * N : 2, cfg.P :] = self.label_vectors[labels[:, :N]]
         # the noise is the last draw: batches that differ only in ε share classes, labels and positions
-        tokens[:, 0 : 2 * N + 1 : 2, cfg.P :] = self._items(rng, means)
+        tokens[:, 0 : 2 * N + 1 : 2, cfg.P :] = self._items(rng, means, dtype)
         match = classes[:, :N] == classes[:, N : N + 1]
         return Batch(tokens, labels[:, N].astype(np.int64), target_class, labels[:, :N], match)

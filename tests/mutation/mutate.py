@@ -82,6 +82,7 @@ LAYOUTS = {
                 ("tasks", f"simulations/induction_head/{m}.py", None)
                 for m in ("data", "network", "minimal", "measures", "training", "transition")
             ],
+            ("tasks", "simulations/seeding.py", None),
             ("check", "simulations/experiments/kit.py", "Check"),
         ],
         "skip": _SKIP,
@@ -91,6 +92,7 @@ LAYOUTS = {
             ("theory/", ["tests/theory"]),
             ("simulations/linear_attention/", ["tests/simulations/linear_attention", _TLA]),
             ("simulations/induction_head/", ["tests/simulations/induction_head", _TIH]),
+            ("simulations/seeding.py", ["tests/simulations/test_seeding.py", "tests/simulations/induction_head"]),
             ("simulations/experiments/kit.py", ["tests/simulations/experiments", "tests/mutation"]),
         ],
     },

@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulations.induction_head import DataConfig, Task
+from simulations.seeding import standard_normal
 
 
 @st.composite
@@ -251,13 +252,14 @@ def test_a_subset_with_too_few_labels_for_a_bursty_context_is_refused():
 def test_batches_that_differ_only_in_epsilon_share_classes_labels_and_positions():
     """The within-class noise is a batch's last draw, so ε = 0 and ε = 0.5 from the same generator state
     give the same labels, classes, matches, positions and label tokens; the items differ by the noise
-    only, (μ + εη)/√(1 + ε²) with η/√D the generator's next normals (replayed here), and the ε = 0 items
+    only, (μ + εη)/√(1 + ε²) with η/√D the generator's next float32 normals (replayed here; their law is
+    tested in tests/simulations/test_seeding.py), and the ε = 0 items
     are the class means themselves (float32 tolerances)."""
     a_cfg = DataConfig(K=16, L=4, N=4, D=5, P=12, B=2, epsilon=0.0, p_C=0.5)
     b_cfg = DataConfig(K=16, L=4, N=4, D=5, P=12, B=2, epsilon=0.5, p_C=0.5)
     rng = np.random.default_rng(5)
     a = Task(a_cfg).sample(rng, 300)
-    eta = rng.standard_normal((300, 5, 5))  # ε = 0 drew no noise: these are the draws ε = 0.5 used
+    eta = standard_normal(rng, (300, 5, 5), np.float32)  # ε = 0 drew no noise: the draws ε = 0.5 used
     b = Task(b_cfg).sample(np.random.default_rng(5), 300)
     want = (a.tokens[:, 0::2, a_cfg.P :] + 0.5 * eta / np.sqrt(5)) / np.sqrt(1.25)
     np.testing.assert_allclose(b.tokens[:, 0::2, b_cfg.P :], want, rtol=1e-5, atol=1e-6)  # float32

@@ -72,6 +72,27 @@ def test_a_label_bias_does_not_move_xi():
     assert st["xi_se"] < 0.01
 
 
+def test_xi_is_the_bias_corrected_sum_written_out():
+    """ξ on arbitrary logits, against the estimator written out with loops over sequences and labels:
+    z_il = logit_il − mean of the sequence's absent logits; b_l = mean of z_il over the sequences where l is
+    absent (0 if never); ξ = mean over sequences of Σ_present (z_il − b_l) − mean_absent (z_ik − b_k). Five
+    sequences of N = 4 labels out of L = 7, so some label is absent exactly once and one never is."""
+    attn1, attn2, logits, batch = _hand_built(0.5, 1.0, 2.0, N=4, L=7, n=5, seed=0)
+    logits = logits + np.random.default_rng(4).standard_normal(logits.shape)
+    ctx = batch.context_labels
+    absent = [sorted(set(range(7)) - set(c)) for c in ctx]
+    times = np.bincount(np.concatenate(absent), minlength=7)
+    assert 1 in times and 0 in times
+    z = np.array([[logits[i, m] - np.mean(logits[i, absent[i]]) for m in range(7)] for i in range(5)])
+    b = [np.mean([z[i, m] for i in range(5) if m in absent[i]]) if times[m] else 0.0 for m in range(7)]
+    xi = [
+        sum(z[i, m] - b[m] for m in set(ctx[i]))
+        - np.mean([z[i, k] - b[k] for k in absent[i]]) * len(set(ctx[i]))
+        for i in range(5)
+    ]
+    assert nested_logit_state(attn1, attn2, logits, batch)["xi"] == pytest.approx(np.mean(xi), abs=1e-12)
+
+
 def test_the_state_needs_an_absent_label_and_a_non_matching_item():
     attn1, attn2, logits, batch = _hand_built(0.0, 1.0, 1.0, N=4, L=4)
     with pytest.raises(ValueError, match="absent"):

@@ -89,6 +89,17 @@ def test_bad_training_configs_are_rejected(kw, match):
         TrainConfig(**kw)
 
 
+@pytest.mark.parametrize(
+    "field, smallest",
+    [("steps", 1), ("batch", 1), ("eval_every", 1), ("eval_size", 10), ("checkpoint_every", 1), ("seed", 0)],
+)
+def test_training_config_bounds_are_inclusive(field, smallest):
+    """The smallest valid value of each count is accepted (batch 1 is plain SGD), one less is refused."""
+    assert getattr(TrainConfig(**{field: smallest}), field) == smallest
+    with pytest.raises(ValueError, match=f"'{field}' must be >= {smallest}"):
+        TrainConfig(**{field: smallest - 1})
+
+
 def _hand_built_measure_inputs():
     """Two sequences, N = 3 (T = 7), L = 5, with attention maps and logits whose measures are known."""
     from simulations.induction_head.data import Batch
@@ -227,6 +238,7 @@ def test_plateau_level_crossing_and_midpoint_by_hand():
     assert midpoint(t, [0.0, 0.1, 0.4, 0.6, 1.0]) == 3.0
     assert midpoint(t, [1.0, 0.9, 0.6, 0.4, 0.0]) == 3.0
     assert midpoint(t[:4], [0.0, 2.0, 0.5, 1.0]) == 1.0  # rising from 0 to 1 through an overshoot at t = 1
+    assert midpoint(t, [0.0, 1.0, 2.0, -1.0, 3.0]) == 2.0  # the direction comes from the last value only
 
 
 def test_learned_verdicts_use_their_margins():

@@ -189,3 +189,26 @@ def test_recorded_loss_is_half_the_mean_squared_error_of_the_full_forward():
     E = embed(ev.X, ev.y, ev.x_query)
     want = 0.5 * np.mean((forward(p, E)[:, -1, -1] - ev.y_query) ** 2)
     assert rec.losses[0] == pytest.approx(want, rel=1e-12)
+
+
+def test_training_runs_on_one_blas_thread_unless_told(monkeypatch):
+    """Workers train side by side with one BLAS thread each (docs/cli.md): the config's default is 1, and
+    ``train`` enters exactly the thread limit its config names."""
+    import contextlib
+
+    import simulations.linear_attention.training as training
+
+    seen = []
+
+    @contextlib.contextmanager
+    def record(n):
+        seen.append(n)
+        yield
+
+    monkeypatch.setattr(training, "blas_threads", record)
+    for cfg in (
+        TrainConfig(N=5, steps=2, batch=8, record_every=1),
+        TrainConfig(N=5, steps=2, batch=8, blas_threads=2),
+    ):
+        train(PromptDistribution(2), cfg, paper_init(2, 0.5))
+    assert seen == [1, 2]

@@ -50,3 +50,33 @@ def test_the_per_cell_fallback_runs_the_event_search_as_documented(monkeypatch):
     calls.clear()
     transition_times(8, 32, [0.0, 0.2, 0.3], level=0.5, rtol=1e-9)
     assert calls[0][4]["rtol"] == 1e-9 and calls[0][4]["loss_tol"] == 1e-2
+
+
+@pytest.mark.parametrize("gap, redone", [(1.2e-7, True), (0.8e-7, False)])
+def test_a_clock_is_kept_only_while_its_final_loss_is_within_1e_7_of_the_target(monkeypatch, gap, redone):
+    """(transition_times.) The joint integration's final state of the middle cell is moved along the
+    gradient until its loss is ``gap`` below the target (first order: θ − gap·g/|g|²) and its clock is
+    halved. Beyond 1e-7 the cell is redone alone and gets its true time back (1e-6 relative); within it, the
+    halved clock is kept: the tolerance is 1e-7 on the loss, no more and no less."""
+    init = np.array([[0.0, 0.1, 0.2], [0.0, 0.5, 0.4], [0.0, 0.9, 0.8]])
+    want = transition_times(8, 32, init)
+    joint = transition._joint
+
+    def nudge(spec, N, L, Y0, D):
+        Z = joint(spec, N, L, Y0, D).copy()
+        if len(N) == 3:
+            g = transition._grad(spec[0], Z[1:2, :3], N[1:2], L[1:2])[0]
+            Z[1, :3] -= gap * g / (g @ g)  # a step down the gradient: the loss moves by −gap
+            Z[1, 3] *= 0.5
+        return Z
+
+    monkeypatch.setattr(transition, "_joint", nudge)
+    got = transition_times(8, 32, init)
+    assert got[1] == pytest.approx(want[1] if redone else 0.5 * want[1], rel=1e-6)
+    np.testing.assert_allclose(got[[0, 2]], want[[0, 2]], rtol=1e-12)
+
+
+def test_the_default_start_is_the_origin():
+    """transition_times(N, L) starts every parameter at 0 (the theory's origin, docs §6)."""
+    assert transition_times(8, 32) == transition_times(8, 32, [0.0, 0.0, 0.0])
+    assert transition_times(8, 32) != transition_times(8, 32, [0.5, 0.5, 0.5])

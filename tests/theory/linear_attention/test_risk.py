@@ -1,6 +1,8 @@
 """Exact finite-M risk (docs/linear_attention.md §4) against Monte Carlo, and the paper's decomposition and
 bound."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -149,6 +151,24 @@ def test_risk_of_a_non_symmetric_V_matches_monte_carlo_and_its_limit():
     assert exact_risk(V, np.inf, test_cov=S, query_cov=Q, task_cov=W, noise_var=s2) == pytest.approx(
         limit, rel=1e-12
     )
+
+
+def test_a_stack_of_non_symmetric_Vs_is_each_one_and_one_V_one_M_is_a_float():
+    """V of shape (2, 3, d, d) and M of shape (2,): entry [a, b, m] is the risk of V[a, b] at M[m], each
+    computed alone (a float). The stack must transpose each matrix, not the stack axes."""
+    rng = np.random.default_rng(5)
+    d = 3
+    Vs = rng.standard_normal((2, 3, d, d))
+    A = rng.standard_normal((d, d))
+    S = A @ A.T / d + 0.5 * np.eye(d)
+    kw = {"test_cov": S, "query_cov": np.diag([0.5, 1.0, 2.0]), "task_cov": np.diag([1.0, 2.0, 0.5])}
+    R = exact_risk(Vs, [4, np.inf], noise_var=0.3, **kw)
+    assert R.shape == (2, 3, 2)
+    for a, b, (m, M) in itertools.product(range(2), range(3), enumerate([4, np.inf])):
+        one = exact_risk(Vs[a, b], M, noise_var=0.3, **kw)
+        assert type(one) is float
+        assert R[a, b, m] == pytest.approx(one, rel=1e-12)
+    assert exact_risk(Vs[0, 0], [4], noise_var=0.3, **kw).shape == (1,)
 
 
 def test_risk_bound_written_out():
