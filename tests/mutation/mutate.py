@@ -69,6 +69,7 @@ _SKIP = (
     "simulations/linear_attention/transformer.py",
 )
 _TLA, _TIH = "tests/theory/linear_attention", "tests/theory/induction_head"
+_TSEED = "tests/simulations/test_seeding.py"
 LAYOUTS = {
     "current": {
         "marker": "simulations/experiments/kit.py",
@@ -92,7 +93,7 @@ LAYOUTS = {
             ("theory/", ["tests/theory"]),
             ("simulations/linear_attention/", ["tests/simulations/linear_attention", _TLA]),
             ("simulations/induction_head/", ["tests/simulations/induction_head", _TIH]),
-            ("simulations/seeding.py", ["tests/simulations/test_seeding.py", "tests/simulations/induction_head"]),
+            ("simulations/seeding.py", [_TSEED, "tests/simulations/induction_head"]),
             ("simulations/experiments/kit.py", ["tests/simulations/experiments", "tests/mutation"]),
         ],
     },
