@@ -27,7 +27,8 @@ Usage (from anywhere; ``--root`` is the codebase to mutate, and its own code is 
 Two layouts are known and detected from the files: the current package (``simulations/experiments``) and
 the one before the reorganisation (commit 12f7196: ``simulations/linear_regression``,
 ``simulations/classification``, ``simulations/results.py``). Results go to ``tests/mutation/results/``
-(``<label>.json``, written after every mutant so that ``--resume`` continues, and ``<label>.md``).
+(``<label>.json``, written after every mutant so that ``--resume`` continues, and ``<label>.md``; the
+Markdown reports are kept in git, the JSON logs stay local).
 Equivalent mutants (no output can change) are listed with a one-line reason, per layout, in
 ``tests/mutation/equivalent.json`` and left out of the kill rate.
 
