@@ -25,8 +25,18 @@ def standard_normal(rng: np.random.Generator, shape, dtype=np.float64) -> np.nda
     uniforms, z = √(−2 ln(1 − U₁)) (cos 2πU₂, sin 2πU₂), U₁, U₂ ~ U[0, 1) on numpy's 2⁻²⁴ grid, the
     cosines filling the first half of the output and the sines the second. It is exact up to that grid:
     |z| ≤ √(48 ln 2) = 5.77, which cuts the tails P(|Z| > 5.77) = 8e-9. Vectorised in float32 it
-    takes a third of numpy's ziggurat time on this machine (benchmarks/bench_sampling.py), and the
-    classification batches draw most of their time from it (docs/induction_head.md §1).
+    takes a third of numpy's ziggurat time on this machine (benchmarks/bench_sampling.py); the
+    classification batches draw their item noise and novel-class means with it (docs/induction_head.md §1).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    shape : int or tuple of int
+    dtype : float32 or float64 (numpy accepts no other dtype for normals)
+
+    Returns
+    -------
+    ndarray of ``shape`` and ``dtype``
     """
     dtype = np.dtype(dtype)
     if dtype != np.float32:

@@ -10,13 +10,12 @@ from theory import ode
 
 def test_integrate_reports_failures_and_event_times_of_a_hand_built_solution(monkeypatch):
     """(theory.ode, used by every flow here.) A fake solve_ivp returns states finite up to t = 1 and
-    non-finite from t = 2: the error names the last finite time, 1; a non-finite first state gives 0; a
+    non-finite from t = 2: the error names the last finite time, 1; a non-finite first state gives 0; with
+    states at given times (t_eval) from 0.5 on, non-finite from the second, it names 0.5; a
     solver failure names the time it reached; event_time reads the first time of event k, or None."""
 
-    def fake(y, status=0):
-        sol = SimpleNamespace(
-            status=status, message="boom", t=np.array([0.0, 1.0, 2.0, 3.0]), y=np.array([y]), t_events=None
-        )
+    def fake(y, status=0, t=(0.0, 1.0, 2.0, 3.0)):
+        sol = SimpleNamespace(status=status, message="boom", t=np.array(t), y=np.array([y]), t_events=None)
         return lambda *a, **k: sol
 
     monkeypatch.setattr(ode, "solve_ivp", fake([1.0, 2.0, np.inf, np.nan]))
@@ -24,6 +23,9 @@ def test_integrate_reports_failures_and_event_times_of_a_hand_built_solution(mon
         ode.integrate("flow x", None, 3.0, [1.0])
     monkeypatch.setattr(ode, "solve_ivp", fake([np.nan, 2.0, 3.0, 4.0]))
     with pytest.raises(FloatingPointError, match="non-finite after t = 0$"):
+        ode.integrate("flow x", None, 3.0, [1.0])
+    monkeypatch.setattr(ode, "solve_ivp", fake([1.0, np.inf, 3.0, 4.0], t=(0.5, 1.0, 2.0, 3.0)))  # t_eval
+    with pytest.raises(FloatingPointError, match="non-finite after t = 0.5$"):
         ode.integrate("flow x", None, 3.0, [1.0])
     monkeypatch.setattr(ode, "solve_ivp", fake([1.0, 2.0, 3.0, 4.0], status=-1))
     with pytest.raises(RuntimeError, match="flow x: solve_ivp failed at t = 3: boom"):

@@ -73,6 +73,10 @@ def test_direction_needs_the_end_points_to_move_and_no_reversal():
     assert not Check.direction("wrong way", [0.9, 0.1], +1, 0.07, "why").passed
     c = Check.direction("reversal", [0.1, 0.9, 0.5, 0.95], +1, 0.07, "why")
     assert not c.passed and c.discrepancy == pytest.approx(0.4 - 0.07) and c.kind == "direction"
+    down = Check.direction("down", [0.9, 0.2], -1, 0.07, "why")  # recorded: the move asked for, the move seen
+    assert (down.theory, down.simulation) == (-0.07, pytest.approx(-0.7))
+    one = Check.direction("one point", [0.5], +1, 0.07, "why")  # no neighbours, no reversal: only no change
+    assert not one.passed and one.discrepancy == pytest.approx(0.07)
 
 
 def test_a_finding_is_reported_either_way_and_only_it_is_not_binding():

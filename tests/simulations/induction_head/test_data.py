@@ -106,7 +106,7 @@ def test_batch_is_a_function_of_seed():
         ({"L": 1024}, "'L' must be <= K"),
         ({"K": 500}, "'K' must be divisible by L"),
         ({"epsilon": -0.1}, "'epsilon' must be >= 0"),
-        ({"P": 10}, "'P' must be >= 2N \\+ 1"),
+        ({"P": 16}, "'P' must be >= 2N \\+ 1 = 17"),
         ({"B": 8}, "'B' must be < N"),
         ({"p_B": 1.5}, "'p_B' must lie in"),
         ({"B": 0, "p_C": 0.5}, "'p_C' must be 0 when B = 0"),
@@ -115,6 +115,13 @@ def test_batch_is_a_function_of_seed():
 def test_invalid_configs_name_the_parameter(kw, match):
     with pytest.raises(ValueError, match=match):
         DataConfig(**kw)
+
+
+def test_positions_may_fill_the_code_exactly():
+    """P = 2N + 1 is valid: only offset 0 fits, so token t of every sequence is one-hot at t."""
+    cfg = DataConfig(K=16, L=4, N=2, D=3, P=5, B=1)
+    tokens = Task(cfg).sample(np.random.default_rng(0), 50).tokens
+    np.testing.assert_array_equal(tokens[:, :, : cfg.P], np.broadcast_to(np.eye(5), (50, 5, 5)))
 
 
 def test_iw_classes_follow_the_zipf_law_written_out():

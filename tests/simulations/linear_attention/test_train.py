@@ -51,9 +51,10 @@ def test_polyak_average_is_the_mean_of_the_last_iterates_exactly():
 
 def test_a_window_that_starts_before_convergence_warns():
     dist = PromptDistribution(3)
-    with pytest.warns(AveragingWindowWarning, match="drifted"):
+    with pytest.warns(AveragingWindowWarning, match="drifted") as caught:
         res = train(dist, TrainConfig(N=10, lr=0.01, steps=400, batch=64, average_last=1.0, record_every=5))
     assert not res.window_settled and res.window_drift > 0.01
+    assert caught[0].filename == __file__  # the warning points at train's caller, this line
     with warnings.catch_warnings():
         warnings.simplefilter("error", AveragingWindowWarning)
         cmp = flow_vs_network(np.eye(2), 10, batch=256, average_steps=1500)
@@ -212,3 +213,15 @@ def test_training_runs_on_one_blas_thread_unless_told(monkeypatch):
     ):
         train(PromptDistribution(2), cfg, paper_init(2, 0.5))
     assert seen == [1, 2]
+
+
+def test_flow_vs_network_records_the_transient_at_least_40_times():
+    """record_every = max(1, min(steps // records, transient // 40)), transient = ⌈t_train / lr⌉ (written
+    out here): with records = 1 the transient's 40 sets the spacing of the network's records."""
+    lam = np.diag([0.7, 1.4])
+    cmp = flow_vs_network(lam, 10, batch=16, average_steps=50, records=1, min_transient_steps=400, seed=0)
+    transient = int(np.ceil(cmp.t_train / cmp.lr))
+    assert transient >= 400
+    every = max(1, transient // 40)
+    assert round(cmp.network.time[1] / cmp.lr) == every
+    np.testing.assert_allclose(np.diff(cmp.network.time)[:10], every * cmp.lr, rtol=1e-12)

@@ -236,3 +236,19 @@ def test_gamma_eigenvalues_are_the_spectrum_of_gamma():
     N = 7
     G = (1 + 1 / N) * lam + np.trace(lam) / N * np.eye(4)
     np.testing.assert_allclose(np.sort(gamma_eigenvalues(evals, N)), np.linalg.eigvalsh(G), rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+def test_the_linearised_flow_has_one_zero_mode_at_every_scale(scale):
+    """At a minimum u v_i = 1/g_i (Λ = scale · diag(0.5, 1, 2), N = 10) the Hessian has exactly one zero
+    eigenvalue, along the curve of minima (linearisation.py's docstring). Its numerical value (≈ 1e-16 of
+    the largest rate) is set to 0 relative to the largest rate, so it stays the only zero whether the rates
+    are of order 1e-3 (the smallest positive one 7.6e-10) or 1e10."""
+    from theory.linear_attention.linearisation import _modes
+    from theory.linear_attention.moments import gamma_eigenvalues
+
+    ev = scale * np.array([0.5, 1.0, 2.0])
+    g = gamma_eigenvalues(ev, 10)
+    u, U = 1.3, np.diag(1 / (g * 1.3))
+    rates, _ = _modes(np.diag(ev), 10, u, U, u, U)
+    assert np.count_nonzero(rates == 0) == 1 and np.all(rates >= 0)

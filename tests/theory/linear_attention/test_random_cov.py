@@ -1,11 +1,10 @@
-"""Moments of a random diagonal covariance (docs/linear_attention.md §6) and the covariance builders."""
+"""Moments of a random diagonal covariance (docs/linear_attention.md §6)."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from theory.linear_attention.covariances import geometric_spectrum
 from theory.linear_attention.random_cov import RandomDiagonalCovariance
 
 
@@ -27,12 +26,3 @@ def test_from_samples_needs_two_samples_of_any_dimension():
         RandomDiagonalCovariance.from_samples(np.ones((1, 3)))
     law = RandomDiagonalCovariance.from_samples([[1.0], [3.0]])  # d = 1 is a valid dimension
     assert law.d == 1 and law.P[0, 0] == pytest.approx(14.0) and law.T[0, 0] == pytest.approx(14.0)
-
-
-@pytest.mark.parametrize("d, kappa", [(2, 4.0), (5, 100.0)])
-def test_geometric_spectrum_has_condition_number_kappa_and_unit_determinant(d, kappa):
-    """Eigenvalues κ^{-1/2} … κ^{1/2} in geometric steps: ratio of extremes κ, product 1."""
-    lam = np.diag(geometric_spectrum(d, kappa))
-    assert lam[0] == pytest.approx(kappa**-0.5) and lam[-1] == pytest.approx(kappa**0.5)
-    assert np.prod(lam) == pytest.approx(1.0)
-    np.testing.assert_allclose(lam[1:] / lam[:-1], kappa ** (1 / (d - 1)))
