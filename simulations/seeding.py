@@ -18,6 +18,17 @@ def stream_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(1, zlib.crc32(name.encode()))))
 
 
+def float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """``dtype`` as numpy's float32 or float64 dtype, else a ValueError naming ``name``."""
+    try:
+        dt = np.dtype(dtype) if dtype is not None and not isinstance(dtype, bool) else None
+    except TypeError:
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be float32 or float64, got {dtype!r}")
+    return dt
+
+
 def standard_normal(rng: np.random.Generator, shape, dtype=np.float64) -> np.ndarray:
     """Standard normals of ``shape`` in ``dtype`` from ``rng``.
 
@@ -32,16 +43,19 @@ def standard_normal(rng: np.random.Generator, shape, dtype=np.float64) -> np.nda
     ----------
     rng : numpy.random.Generator
     shape : int or tuple of int
-    dtype : float32 or float64 (numpy accepts no other dtype for normals)
+    dtype : float32 or float64 (anything else is refused, as numpy refuses it)
 
     Returns
     -------
     ndarray of ``shape`` and ``dtype``
     """
-    dtype = np.dtype(dtype)
-    if dtype != np.float32:
-        return rng.standard_normal(shape, dtype=dtype)
-    n = int(np.prod(shape))
+    dtype = float_dtype(dtype)
+    dims = np.atleast_1d(shape)
+    if dims.ndim != 1 or (dims.size and dims.dtype.kind not in "iu") or np.any(dims < 0):
+        raise ValueError(f"shape must be a size or a tuple of sizes >= 0, got {shape!r}")
+    if dtype == np.float64:
+        return rng.standard_normal(shape)
+    n = int(np.prod(dims))
     h = (n + 1) // 2
     u = rng.random((2, h), dtype=np.float32)
     r = np.log1p(-u[0])

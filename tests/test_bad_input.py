@@ -21,6 +21,7 @@ import theory.induction_head as tih
 import theory.linear_attention as tla
 from simulations.config import leaf_fields, replace_path
 from simulations.experiments.catalogue import EXPERIMENTS
+from simulations.seeding import standard_normal
 
 TRIED = Counter()
 NAN, INF = float("nan"), float("inf")
@@ -95,6 +96,9 @@ def optional(strategy):
 
 
 not_a_config = st.one_of(st.none(), st.integers(), st.text(max_size=3), st.just({"K": 8}))
+not_a_float_dtype = st.one_of(
+    st.sampled_from(["float16", "int64", "complex128", "xyz", np.int32, np.bool_]), st.booleans(), st.none()
+)
 not_a_generator = st.one_of(st.none(), st.integers(), st.just(np.random.RandomState(0)))
 
 I3 = np.eye(3)
@@ -304,7 +308,21 @@ ENTRIES = [
         "Task.sample",
         ih.Task(SMALL).sample,
         dict(rng=np.random.default_rng(0), n=2),
-        {"rng": not_a_generator, "n": count(), "kind": choice(["train", "iw", "ic", "ic2", "bursty"])},
+        {
+            "rng": not_a_generator,
+            "n": count(),
+            "kind": choice(["train", "iw", "ic", "ic2", "bursty"]),
+            "dtype": not_a_float_dtype,
+        },
+    ),
+    (
+        "standard_normal",
+        standard_normal,
+        dict(rng=np.random.default_rng(0), shape=(2, 3), dtype=np.float32),
+        {
+            "dtype": not_a_float_dtype,
+            "shape": st.one_of(st.just((-1,)), st.just((2.5,)), st.text(min_size=1)),
+        },
     ),
     (
         "induction_head.train",

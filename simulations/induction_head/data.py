@@ -14,7 +14,7 @@ import numpy as np
 from theory.validation import as_count
 
 from ..config import config, require
-from ..seeding import standard_normal
+from ..seeding import float_dtype, standard_normal
 
 
 @config
@@ -210,6 +210,7 @@ class Task:
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         n = as_count(n, "n")
+        dtype = float_dtype(dtype)
         if kind not in ("train", "iw", "ic", "ic2", "bursty"):
             raise ValueError(f"kind must be one of train, iw, ic, ic2, bursty; got {kind!r}")
         if kind in ("ic", "ic2", "bursty") and cfg.B == 0:

@@ -55,10 +55,11 @@ def nested_logit_state(attn1, attn2, logits, batch) -> dict[str, float]:
       0, so with r the share of the label tokens' attention on the m matching ones,
       α s = log[(r / m) / ((1 − r) / (N − m))] (m = B; for B = 1: p = r = e^{αs} / (e^{αs} + N − 1));
     * the theory's logits are ξ × (attention weight) on the context labels and 0 on the absent ones, so ξ is
-      the sum over the distinct context labels of (logit − mean absent logit). Each label's mean logit over
-      the sequences where it is absent (a bias that does not depend on the context, 0 in the theory's form,
-      large in a random classifier) is subtracted first: it cancels in expectation over the random context
-      labels and would only add noise.
+      the sum over the distinct context labels of (logit − mean absent logit). A bias per label is
+      subtracted first: the mean, over the sequences where the label is absent, of its logit minus that
+      sequence's mean absent logit (a bias that does not depend on the context, 0 in the theory's form,
+      large in a random classifier); it cancels in expectation over the random context labels and would
+      only add noise.
 
     Returns a dict with ``beta1``, ``alpha``, ``xi``, the standard error ``xi_se`` of ξ over the batch, and
     the measured ``s`` and ``r``.

@@ -77,3 +77,16 @@ def test_batch_and_named_streams_are_disjoint_families_of_the_seed():
     s = stream_rng(3, "test-ic").bit_generator.seed_seq
     assert (b.entropy, b.spawn_key) == (3, (0, 7))
     assert (s.entropy, s.spawn_key) == (3, (1, zlib.crc32(b"test-ic")))
+
+
+def test_shapes_and_dtypes_outside_the_rule_are_refused_by_name():
+    """A size may be 0 (an empty draw) but not negative or fractional; only float32 and float64."""
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        assert standard_normal(rng, (0, 3), dtype).shape == (0, 3)
+        assert standard_normal(rng, 4, dtype).shape == (4,) and standard_normal(rng, (), dtype).shape == ()
+        for shape in ((-1,), (2.5,), "ab"):
+            with pytest.raises(ValueError, match="shape must be a size or a tuple of sizes >= 0"):
+                standard_normal(rng, shape, dtype)
+    with pytest.raises(ValueError, match="dtype must be float32 or float64, got 'float16'"):
+        standard_normal(rng, 3, "float16")

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from simulations.induction_head import DataConfig, Task
 from simulations.induction_head.minimal import MinimalInductionHead
@@ -8,10 +9,13 @@ from tests.gradcheck import central_differences
 SMALL = DataConfig(K=32, L=8, N=4, D=11, P=12, B=1, p_C=0.5)
 
 
-def test_gradients_match_central_differences():
-    m = MinimalInductionHead(SMALL.P)
-    batch = Task(SMALL).sample(np.random.default_rng(0), 6, dtype=np.float64)
-    params = m.init_params(SMALL, np.random.default_rng(1), dtype=np.float64)
+@pytest.mark.parametrize("cfg", [SMALL, DataConfig(K=32, L=8, N=4, D=4, P=9, B=1, p_C=0.5)])
+def test_gradients_match_central_differences(cfg):
+    """Every gradient against central differences (float64), with the content width D above and below the
+    T = 2N + 1 tokens (N must come from the token axis, not the content axis)."""
+    m = MinimalInductionHead(cfg.P)
+    batch = Task(cfg).sample(np.random.default_rng(0), 6, dtype=np.float64)
+    params = m.init_params(cfg, np.random.default_rng(1), dtype=np.float64)
     params.update({"ih.beta1": np.array(0.3), "ih.alpha": np.array(1.2), "ih.beta2": np.array(-0.4)})
     _, grads = m.loss_and_grads(params, batch.tokens, batch.labels)
     num = central_differences(lambda p: m.loss_and_grads(p, batch.tokens, batch.labels)[0], params)

@@ -85,9 +85,9 @@ def test_init_scales():
 
 def test_every_init_variance():
     """Each parameter's entries pooled over 300 initialisations of a small network (width 12, D = 7,
-    hidden 16, L = 4) have mean 0 and the variance of docs/induction_head.md §2: Q, K, V 1/D; MLP weights
-    2/fan-in; biases and read-out 1/hidden. Tolerances 5 s.e.: a normal sample variance has relative s.e.
-    √(2/n), and the mean has s.e. √(var/n)."""
+    hidden 16, L = 4) have mean 0 and the variances of init_params' and init_classifier's docstrings: Q, K,
+    V 1/D; MLP weights 2/fan-in; biases and read-out 1/hidden (docs §2 states the case hidden = width).
+    Tolerances 5 s.e.: a normal sample variance has relative s.e. √(2/n), the mean has s.e. √(var/n)."""
     cfg = SimpleNamespace(width=12, D=7, L=4, hidden=16)  # init_params reads these four
     want = {f"attn{layer}.{m}": 1 / 7 for layer in (1, 2) for m in "QKV"}
     want.update({"mlp.W1": 2 / 12, "mlp.W2": 2 / 16, "mlp.W3": 2 / 16, "readout.W": 1 / 16})

@@ -75,7 +75,7 @@ def test_a_label_bias_does_not_move_xi():
 def test_xi_is_the_bias_corrected_sum_written_out():
     """ξ on arbitrary logits, against the estimator written out with loops over sequences and labels:
     z_il = logit_il − mean of the sequence's absent logits; b_l = mean of z_il over the sequences where l is
-    absent (0 if never); ξ = mean over sequences of Σ_present (z_il − b_l) − mean_absent (z_ik − b_k). Five
+    absent (0 if never); ξ = mean over sequences of Σ_present [(z_il − b_l) − mean_absent (z_ik − b_k)]. Five
     sequences of N = 4 labels out of L = 7, so some label is absent exactly once and one never is."""
     attn1, attn2, logits, batch = _hand_built(0.5, 1.0, 2.0, N=4, L=7, n=5, seed=0)
     logits = logits + np.random.default_rng(4).standard_normal(logits.shape)

@@ -155,7 +155,8 @@ def test_risk_of_a_non_symmetric_V_matches_monte_carlo_and_its_limit():
 
 def test_a_stack_of_non_symmetric_Vs_is_each_one_and_one_V_one_M_is_a_float():
     """V of shape (2, 3, d, d) and M of shape (2,): entry [a, b, m] is the risk of V[a, b] at M[m], each
-    computed alone (a float). The stack must transpose each matrix, not the stack axes."""
+    computed alone (a float; the single-V path is checked against Monte Carlo above). The stack must
+    transpose each matrix, not the stack axes."""
     rng = np.random.default_rng(5)
     d = 3
     Vs = rng.standard_normal((2, 3, d, d))
