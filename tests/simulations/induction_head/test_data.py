@@ -117,6 +117,17 @@ def test_invalid_configs_name_the_parameter(kw, match):
         DataConfig(**kw)
 
 
+def test_the_smallest_valid_label_count_and_burstiness():
+    """L = 2 labels is valid (L = 1 is not); with N = 1 the one context item may be bursty, B = N = 1, but
+    for N = 2, B = N is refused (a bursty context needs two distinct labels then)."""
+    assert DataConfig(K=4, L=2, N=2, D=3, P=5, B=1).L == 2
+    with pytest.raises(ValueError, match="'L' must be >= 2"):
+        DataConfig(K=4, L=1, N=2, D=3, P=5, B=1)
+    assert DataConfig(K=4, L=2, N=1, D=3, P=3, B=1).B == 1
+    with pytest.raises(ValueError, match=r"'B' must be < N \(= 2\)"):
+        DataConfig(K=4, L=2, N=2, D=3, P=5, B=2)
+
+
 def test_positions_may_fill_the_code_exactly():
     """P = 2N + 1 is valid: only offset 0 fits, so token t of every sequence is one-hot at t."""
     cfg = DataConfig(K=16, L=4, N=2, D=3, P=5, B=1)

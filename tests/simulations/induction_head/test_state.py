@@ -101,6 +101,18 @@ def test_the_state_needs_an_absent_label_and_a_non_matching_item():
     batch.context_match = np.ones_like(batch.context_match)
     with pytest.raises(ValueError, match="matching"):
         nested_logit_state(attn1, attn2, logits, batch)
+    # r = 0 or 1 (the label tokens' attention all off or all on the matching ones) or s = 0 has no
+    # logit: refused by name, not −inf or +inf
+    lab = np.arange(1, 8, 2)
+    for keep, r in ((False, "0"), (True, "1")):
+        attn1, attn2, logits, batch = _hand_built(0.0, 1.0, 1.0)
+        attn2[:, lab] *= batch.context_match == keep
+        with pytest.raises(ValueError, match=rf"0 < r < 1, .* got ILA1 0\.5, r {r},"):
+            nested_logit_state(attn1, attn2, logits, batch)
+    attn1, attn2, logits, batch = _hand_built(0.0, 1.0, 1.0)
+    attn1[:, lab, lab - 1] = 0.0
+    with pytest.raises(ValueError, match="got ILA1 0,"):
+        nested_logit_state(attn1, attn2, logits, batch)
 
 
 DATA = DataConfig(K=64, L=8, N=4, D=255, P=9, B=1, epsilon=0.0, p_C=0.0)

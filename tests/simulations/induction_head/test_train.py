@@ -264,6 +264,10 @@ def test_learned_verdicts_use_their_margins():
     assert not icl_learned(hist(), data, at=1)  # at an earlier evaluation
     assert iwl_learned(hist(), data) and not iwl_learned(hist(iw=0.3), data)
     assert iwl_learned(hist(iw=0.3), data, Criteria(iwl_margin=0.15)) and not iwl_learned(hist(), data, at=1)
+    # every margin is inclusive: values exactly at B/N + 0.25, start + 0.25 and 1/L + 0.375 (exact in binary)
+    exact = Criteria(icl_margin=0.25, head_margin=0.25, iwl_margin=0.375)
+    assert icl_learned(hist(ic=0.5, ic2=0.5, ila1=0.5, tila2=0.375), data, exact)
+    assert iwl_learned(hist(iw=0.5), data, exact)
 
 
 def test_summarise_reads_the_plateau_at_three_quarters_of_the_transition():

@@ -225,3 +225,15 @@ def test_flow_vs_network_records_the_transient_at_least_40_times():
     every = max(1, transient // 40)
     assert round(cmp.network.time[1] / cmp.lr) == every
     np.testing.assert_allclose(np.diff(cmp.network.time)[:10], every * cmp.lr, rtol=1e-12)
+
+
+def test_training_config_bounds():
+    """lr and drift_tol must be > 0 (0 is refused), average_last lies in (0, 1] (1 is accepted: average
+    every step), window_records >= 16 (16 accepted)."""
+    for field in ("lr", "drift_tol", "average_last"):
+        with pytest.raises(ValueError, match=f"'{field}' must"):
+            TrainConfig(**{field: 0.0})
+    assert TrainConfig(average_last=1.0).average_last == 1.0
+    assert TrainConfig(window_records=16).window_records == 16
+    with pytest.raises(ValueError, match="'window_records' must be an integer >= 16"):
+        TrainConfig(window_records=15)

@@ -128,3 +128,14 @@ def test_the_loss_is_stable_at_large_parameters():
         loss, p_right, grad = finite_data_loss((0.0, 1500.0, 800.0), ctx, grad=True)
     assert loss == pytest.approx(np.log(2), rel=1e-12) and p_right == pytest.approx(0.5, rel=1e-12)
     assert np.all(np.isfinite(grad))
+
+
+def test_loss_tol_stops_the_flow_and_reports_the_time_it_was_reached():
+    """With loss_tol the flow stops at the first time ℒ = loss_tol: that is the last time of the
+    trajectory, the loss there equals loss_tol (to the integrator's event tolerance), and it comes after
+    the transition (½ right-label probability: ℒ = log 2 there, above loss_tol = 0.3)."""
+    tr = integrate_finite_nested_logits(SampledContexts.idealised(4, 16), 0.0, 1e4, loss_tol=0.3)
+    assert tr.t_converged is not None and tr.t_converged == pytest.approx(tr.t[-1], rel=1e-12)
+    assert tr.loss[-1] == pytest.approx(0.3, rel=1e-5)
+    assert tr.t_transition < tr.t_converged
+    assert integrate_finite_nested_logits(SampledContexts.idealised(4, 16), 0.0, 1e4).t_converged is None

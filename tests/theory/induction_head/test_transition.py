@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from theory.induction_head import transition, transition_times
+from theory.induction_head import integrate_nested_logits, transition, transition_times
 
 
 def test_a_cell_whose_clock_disagrees_with_its_loss_is_redone_alone_in_its_own_place(monkeypatch):
@@ -80,3 +80,21 @@ def test_the_default_start_is_the_origin():
     """transition_times(N, L) starts every parameter at 0 (the theory's origin, docs §6)."""
     assert transition_times(8, 32) == transition_times(8, 32, [0.0, 0.0, 0.0])
     assert transition_times(8, 32) != transition_times(8, 32, [0.5, 0.5, 0.5])
+
+
+def test_the_joint_integration_alone_solves_one_cell_and_a_grid(monkeypatch):
+    """(transition_times.) The per-cell fallback is for failures only: one cell (its scalar right-hand
+    side) and a 2 × 2 grid (the vectorised one) both come out of the joint integration, with the clock
+    agreeing with the loss, and no cell is redone alone; the times match the per-cell event search to 1e-6
+    (its documented accuracy)."""
+    want = [
+        [integrate_nested_logits(n, labels, 0.0, 1e4, rtol=1e-12).t_transition for labels in (16, 32)]
+        for n in (4, 8)
+    ]
+
+    def no_fallback(*args):
+        raise AssertionError("a cell was redone alone")
+
+    monkeypatch.setattr(transition, "_alone", no_fallback)
+    assert transition_times(8, 32) == pytest.approx(want[1][1], rel=1e-6)
+    np.testing.assert_allclose(transition_times([[4], [8]], [[16, 32]]), want, rtol=1e-6)
