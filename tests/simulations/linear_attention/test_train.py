@@ -234,6 +234,8 @@ def test_training_config_bounds():
         with pytest.raises(ValueError, match=f"'{field}' must"):
             TrainConfig(**{field: 0.0})
     assert TrainConfig(average_last=1.0).average_last == 1.0
+    with pytest.raises(ValueError, match=r"'average_last' must lie in \(0, 1\]"):
+        TrainConfig(average_last=1.5)
     assert TrainConfig(window_records=16).window_records == 16
     with pytest.raises(ValueError, match="'window_records' must be an integer >= 16"):
         TrainConfig(window_records=15)

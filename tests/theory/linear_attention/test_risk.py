@@ -93,6 +93,11 @@ def test_predict_shapes_and_errors():
         predict(np.eye(3), X, y[:, :5], xq)
     with pytest.raises(ValueError, match="V must have shape"):
         predict(np.eye(2), X, y, xq)
+    # a one-example prompt (M = 1) is valid: ŷ = x_qᵀ V x₁ y₁; an empty one (M = 0) is not
+    V = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 3.0]])
+    np.testing.assert_allclose(predict(V, X[:, :1], y[:, :1], xq), (xq @ V * X[:, 0]).sum(-1) * y[:, 0])
+    with pytest.raises(ValueError, match="M >= 1"):
+        predict(V, X[:, :0], y[:, :0], xq)
 
 
 @pytest.mark.parametrize(
