@@ -3,6 +3,7 @@ drawn from them in the batch's dtype."""
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
@@ -16,6 +17,10 @@ def batch_rng(seed: int, step: int) -> np.random.Generator:
 def stream_rng(seed: int, name: str) -> np.random.Generator:
     """Generator for a named auxiliary stream (evaluation set, initialisation, Monte Carlo...)."""
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(1, zlib.crc32(name.encode()))))
+
+
+def _is_size(s) -> bool:
+    return isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) and s >= 0
 
 
 def float_dtype(dtype, name: str = "dtype") -> np.dtype:
@@ -50,12 +55,12 @@ def standard_normal(rng: np.random.Generator, shape, dtype=np.float64) -> np.nda
     ndarray of ``shape`` and ``dtype``
     """
     dtype = float_dtype(dtype)
-    dims = np.atleast_1d(shape)
-    if dims.ndim != 1 or (dims.size and dims.dtype.kind not in "iu") or np.any(dims < 0):
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if not isinstance(dims, (tuple, list)) or not all(_is_size(s) for s in dims):
         raise ValueError(f"shape must be a size or a tuple of sizes >= 0, got {shape!r}")
     if dtype == np.float64:
         return rng.standard_normal(shape)
-    n = int(np.prod(dims))
+    n = math.prod(dims)
     h = (n + 1) // 2
     u = rng.random((2, h), dtype=np.float32)
     r = np.log1p(-u[0])
