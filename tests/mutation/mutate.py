@@ -29,8 +29,11 @@ the one before the reorganisation (commit 12f7196: ``simulations/linear_regressi
 ``simulations/classification``, ``simulations/results.py``). Results go to ``tests/mutation/results/``
 (``<label>.json``, written after every mutant so that ``--resume`` continues, and ``<label>.md``; the
 Markdown reports are kept in git, the JSON logs stay local).
-Equivalent mutants (no output can change) are listed with a one-line reason, per layout, in
-``tests/mutation/equivalent.json`` and left out of the kill rate.
+Equivalent mutants (no output can change) are listed with a one-line reason and their source line, per
+layout, in ``tests/mutation/equivalent.json`` and left out of the kill rate. When edits move those lines,
+``--remap-equivalents`` moves the keys after them (tests/mutation/test_equivalents.py fails until then)::
+
+    python tests/mutation/mutate.py --remap-equivalents
 
 Run it on a copy of the working tree (``rsync -a --exclude .git``), not on a tree others are editing or
 committing from: the mutant is on disk while its tests run.
@@ -391,8 +394,8 @@ def run(args) -> None:
     counts = {layer: sum(m.layer == layer for m in muts) for layer in LAYERS}
     print(f"layout {layout}: population {len(muts)} mutants {counts}")
     per_layer = dict(zip(LAYERS, (int(x) for x in args.per_layer.split(",")), strict=True))
-    if args.exclude_from:  # a fresh sample: leave out the mutants an earlier run drew
-        drawn = {r["id"] for r in json.loads((RESULTS / f"{args.exclude_from}.json").read_text())["mutants"]}
+    for label in args.exclude_from:  # a fresh sample: leave out the mutants earlier runs drew
+        drawn = {r["id"] for r in json.loads((RESULTS / f"{label}.json").read_text())["mutants"]}
         muts = [m for m in muts if m.id not in drawn]
     chosen = sample(muts, per_layer, args.seed)
     if args.only:  # named mutants instead of a sample
@@ -474,7 +477,45 @@ def run(args) -> None:
 # --------------------------------------------------------------------------- reporting
 def _equivalent(layout: str) -> dict:
     """{mutant id: why no output can change} for a layout ("current" or "base")."""
-    return json.loads(EQUIVALENT.read_text()).get(layout, {}) if EQUIVALENT.exists() else {}
+    listed = json.loads(EQUIVALENT.read_text()).get(layout, {}) if EQUIVALENT.exists() else {}
+    return {key: entry["why"] for key, entry in listed.items()}
+
+
+def remap_equivalents(root: Path) -> list[str]:
+    """Move the keys of the current layout's equivalent mutants to where their source lines are now.
+
+    Each entry of equivalent.json keeps its source line (``line``) beside its reason (``why``), because the
+    key ``path:line:col:before->after`` goes stale when an edit above it moves the line. A key whose line
+    no longer reads as stored is moved to the one line of the file that does (the column shifted by any
+    change of indentation); the new key must name a mutant of the current code. Returns what could not be
+    moved (no such line, several, or no such mutant), for a person to decide; equivalent.json is rewritten
+    only when that list is empty.
+    """
+    data = json.loads(EQUIVALENT.read_text())
+    moved, problems = {}, []
+    for key, entry in data["current"].items():
+        path, line, col, change = key.split(":", 3)
+        text = (root / path).read_text()
+        lines = text.splitlines()
+        if int(line) <= len(lines) and lines[int(line) - 1] == entry["line"]:
+            moved[key] = entry
+            continue
+        at = [i for i, text in enumerate(lines, 1) if text.strip() == entry["line"].strip()]
+        if len(at) != 1:
+            problems.append(f"{key}: its line is found {len(at)} times in {path}")
+            continue
+        indent = len(lines[at[0] - 1]) - len(lines[at[0] - 1].lstrip())
+        new_col = int(col) - (len(entry["line"]) - len(entry["line"].lstrip())) + indent
+        new_key = f"{path}:{at[0]}:{new_col}:{change}"
+        region = next(r for _, rel, r in target_files(root, "current") if rel == path)
+        if new_key not in {m.id for m in mutants_of(text, path, "", region)}:
+            problems.append(f"{key}: {new_key} is not a mutant of the current code")
+            continue
+        moved[new_key] = {**entry, "line": lines[at[0] - 1]}
+    if not problems:
+        data["current"] = moved
+        EQUIVALENT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    return problems
 
 
 def _cell(text: str) -> str:
@@ -550,12 +591,27 @@ def main(argv=None) -> None:
         "(valid when tests were only added since)",
     )
     ap.add_argument("--report", metavar="LABEL", help="only rewrite the tables of a finished run")
-    ap.add_argument("--exclude-from", metavar="LABEL", help="sample only mutants that run did not draw")
+    ap.add_argument(
+        "--remap-equivalents",
+        action="store_true",
+        help="move stale keys of equivalent.json to their source lines' new places in --root",
+    )
+    ap.add_argument(
+        "--exclude-from",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="sample only mutants that run did not draw (repeatable)",
+    )
     ap.add_argument("--only", action="append", default=[], metavar="ID", help="run this mutant (repeatable)")
     args = ap.parse_args(argv)
     if args.report:
         report(args.report)
         return
+    if args.remap_equivalents:
+        problems = remap_equivalents(Path(args.root).resolve())
+        print("\n".join(problems) if problems else f"{EQUIVALENT} is up to date")
+        raise SystemExit(1 if problems else 0)
     if not args.label and not args.list:
         ap.error("--label is required")
     run(args)
