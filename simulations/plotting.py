@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
 
+from .storage import write_atomic
+
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 """Colour-blind-safe palette (Okabe & Ito, 2008): blue, orange, green, vermillion, purple, sky, yellow,
 black."""
@@ -66,15 +68,22 @@ def band(ax, xs, ys, color, label: str | None = None, **kw):
 
 def save(fig, fig_dir, stem: str) -> list[Path]:
     """Save ``fig`` as ``<stem>.png`` (dpi 110) and ``<stem>.svg`` in ``fig_dir``, close it, and return both
-    paths."""
+    paths.
+
+    Each file is written atomically (:func:`~simulations.storage.write_atomic`), so a redraw of a saved
+    run (``icl-dynamics plot``) that fails or is interrupted leaves every figure whole: the new one or
+    the old one.
+    """
     fig.tight_layout()
-    out = []
-    for ext in ("png", "svg"):
-        path = Path(fig_dir) / f"{stem}.{ext}"
-        fig.savefig(path, dpi=110)
-        out.append(path)
-    plt.close(fig)
-    return out
+    try:
+        return [
+            write_atomic(
+                Path(fig_dir) / f"{stem}.{ext}", lambda tmp, ext=ext: fig.savefig(tmp, dpi=110, format=ext)
+            )
+            for ext in ("png", "svg")
+        ]
+    finally:
+        plt.close(fig)
 
 
 # ---------------------------------------------------------------------- one function per result type

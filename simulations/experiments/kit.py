@@ -1,6 +1,8 @@
-"""The experiment kit: checks, outcomes, the experiment record and the one training worker.
+"""The experiment kit: checks, outcomes, the context and the experiment record (the training worker is
+:mod:`.jobs`).
 
-An experiment is a named unit with a config class, profiles, a ``run(config, context) -> Outcome`` and a
+An experiment is a named unit with a config class, profiles, a ``run(config, context) -> Outcome`` or a
+pair ``plan(config) -> jobs`` and ``finish(config, results, context) -> Outcome``, and a
 ``plot(saved_run, figures_dir)`` that draws from saved files only. Its claims are :class:`Check` objects
 built by the constructors below, one per kind of comparison the package makes; each carries its tolerance
 and the reason for it, and for each kind a test perturbs one side past the tolerance and sees it fail.

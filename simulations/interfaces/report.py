@@ -2,7 +2,8 @@
 
 A summary comes first (checks passed and failed per experiment, total time, profile, machine), then one
 section per experiment: the paper's claim, the verdict, the figures, the checks (theory, simulation,
-discrepancy, tolerance, why), the config and the time. Raw metrics stay in the run folders, linked. The report
+discrepancy, tolerance, why), the config (HTML only) and the time. Raw metrics stay in the run folders
+(linked in the HTML, named in the Markdown). The report
 reads saved runs only, so runs made on a cluster can be reported on a laptop (``icl-dynamics report DIR``).
 
 Verdicts: *reproduced* when every check passes, *partly* when some fail, *not reproduced* when none passes,
