@@ -92,7 +92,7 @@ def loss_and_grads(params, E, y_query) -> tuple[float, dict]:
 
 
 def paper_init(d: int, sigma: float, theta=None, dtype=np.float64) -> dict:
-    """W^{PV}(0) = σ e eᵀ, W^{KQ}(0) = σ [[ΘΘᵀ, 0], [0, 0]] (docs/linear_attention.md §2), Θ default d^{-1/4}
+    """W^{PV}(0) = σ e eᵀ, W^{KQ}(0) = σ [[ΘΘᵀ, 0], [0, 0]] (docs/linear_attention.md §1), Θ default d^{-1/4}
     I."""
     th = default_theta(d) if theta is None else np.asarray(theta, float)
     W_PV = np.zeros((d + 1, d + 1), dtype=dtype)

@@ -1,6 +1,6 @@
 r"""Gradient flow of the reduced LSA loss (docs/linear_attention.md §2), integrated with ``solve_ivp``.
 
-Two paths (docs/linear_attention.md §2, "The flow and its two integrators"):
+Two paths (docs/linear_attention.md §2, "The two integrators"):
 
 * ``path="eigen"`` (default, fast): in Λ's eigenbasis the loss is a sum of scalar modes
   (:func:`theory.linear_attention.symbolic.mode_decomposition`). The d diagonal modes are integrated
