@@ -37,8 +37,8 @@ def integrate(
     method: str = "LSODA",
     jac: Callable | None = None,
     events=(),
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
+    rtol: float,
+    atol: float,
     t_eval=None,
 ):
     """Integrate dy/dt = rhs(t, y) on [0, t_max] from ``y0``; the solution object of ``solve_ivp``.
@@ -50,12 +50,15 @@ def integrate(
     rhs, jac : callables ``(t, y)``; ``jac`` is used by the implicit methods (:data:`IMPLICIT`) only.
     t_max : float
         Final time, > 0.
+    rtol, atol : float
+        The solver's tolerances; no default, so that every flow states its own.
     events : sequence of callables made with :func:`event`.
 
     Raises
     ------
     RuntimeError
-        The solver failed (its message and the time it reached are given).
+        The solver failed (its message and the time it reached are given; with ``t_eval``, the last
+        requested time reached, or that none was).
     FloatingPointError
         The state became non-finite (the last finite time is given).
     """
@@ -72,8 +75,9 @@ def integrate(
         t_eval=t_eval,
         **kw,
     )
-    if sol.status < 0:
-        raise RuntimeError(f"{what}: solve_ivp failed at t = {sol.t[-1]:g}: {sol.message}")
+    if sol.status < 0:  # with t_eval, sol.t holds only the requested times reached: maybe none
+        at = f"at t = {sol.t[-1]:g}" if len(sol.t) else f"before the first requested time {t_eval[0]:g}"
+        raise RuntimeError(f"{what}: solve_ivp failed {at}: {sol.message}")
     if not np.all(np.isfinite(sol.y)):
         bad = int(np.argmax(~np.all(np.isfinite(sol.y), axis=0)))
         last = sol.t[bad - 1] if bad > 0 else 0.0

@@ -610,7 +610,7 @@ def main(argv=None) -> None:
         return
     if args.remap_equivalents:
         problems = remap_equivalents(Path(args.root).resolve())
-        print("\n".join(problems) if problems else f"{EQUIVALENT} is up to date")
+        print("\n".join(problems) if problems else f"{EQUIVALENT}: every key names its mutant on its line")
         raise SystemExit(1 if problems else 0)
     if not args.label and not args.list:
         ap.error("--label is required")

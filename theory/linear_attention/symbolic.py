@@ -267,7 +267,7 @@ def derive_predictor(d: int = 2, M: int = 3) -> bool:
 
 # --------------------------------------------------------------------------- risk
 @functools.cache
-def risk_expr(d: int = 2):
+def risk_expr(d: int):
     r"""Exact finite-M risk E(x_qᵀ V ĥ_M − wᵀx_q)² (docs/linear_attention.md §4), derived from Isserlis.
 
     ĥ_M = Ŝ w + (1/M) Σ ε_i x_i; E over x_q ~ N(0, Q), w ~ N(0, W), ε ~ N(0, s²), x_i ~ N(0, S).

@@ -100,6 +100,23 @@ def test_training_config_bounds_are_inclusive(field, smallest):
         TrainConfig(**{field: smallest - 1})
 
 
+def test_the_default_optimiser_is_the_papers():
+    """Reddy (2023): SGD with learning rate 0.01, batch 128, weight decay 1e-6, 150,000 steps
+    (docs/induction_head.md §2, "Training")."""
+    cfg = TrainConfig()
+    assert (cfg.lr, cfg.batch, cfg.weight_decay, cfg.steps) == (0.01, 128, 1e-6, 150000)
+
+
+def test_weight_decay_lies_in_zero_to_one():
+    """p ← (1 − wd) p − lr∇p: wd = 0 is plain SGD and wd just below 1 still shrinks, wd = 1 would zero
+    every weight and wd < 0 would grow them; both are refused."""
+    assert TrainConfig(weight_decay=0.0).weight_decay == 0.0
+    assert TrainConfig(weight_decay=0.999).weight_decay == 0.999
+    for bad in (1.0, -1e-9):
+        with pytest.raises(ValueError, match=r"'weight_decay' must lie in \[0, 1\)"):
+            TrainConfig(weight_decay=bad)
+
+
 def _hand_built_measure_inputs():
     """Two sequences, N = 3 (T = 7), L = 5, with attention maps and logits whose measures are known."""
     from simulations.induction_head.data import Batch

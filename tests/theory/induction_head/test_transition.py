@@ -98,3 +98,47 @@ def test_the_joint_integration_alone_solves_one_cell_and_a_grid(monkeypatch):
     monkeypatch.setattr(transition, "_alone", no_fallback)
     assert transition_times(8, 32) == pytest.approx(want[1][1], rel=1e-6)
     np.testing.assert_allclose(transition_times([[4], [8]], [[16, 32]]), want, rtol=1e-6)
+
+
+def test_each_cell_of_a_grid_meets_the_tolerance_the_solver_is_given_per_unknown():
+    """(transition_times.) The joint system's error norm is a root mean square over its n unknowns, so the
+    solver is given rtol/√n (docstring): on a 4 × 4 grid (16 cells of 4 unknowns, n = 64) at rtol = 1e-6,
+    every finite time matches the per-cell event search at rtol 1e-12 to rtol/√64 = 1.25e-7 relative
+    (measured 2.9e-8; with rtol·√n instead, 6.4e-7). The cell N = 8, L = 8 sits at the L = N critical
+    point and never transitions: NaN in both."""
+    Ns, Ls = [2, 3, 4, 8], [8, 16, 32, 64]
+    ref = np.array(
+        [[integrate_nested_logits(n, m, 0.0, 1e4, rtol=1e-12).t_transition for m in Ls] for n in Ns],
+        dtype=float,
+    )
+    got = transition_times(np.array(Ns)[:, None], np.array(Ls)[None, :], rtol=1e-6)
+    assert np.array_equal(np.isnan(got), np.isnan(ref)) and np.isnan(ref).sum() == 1
+    ok = ~np.isnan(ref)
+    assert np.max(np.abs(got[ok] / ref[ok] - 1)) <= 1e-6 / np.sqrt(64)
+
+
+def test_a_range_error_in_the_one_cell_equations_sends_the_cell_to_the_event_search(monkeypatch):
+    """(transition_times, one cell.) Its scalar right-hand side evaluates the sympy gradient with the math
+    module, which raises OverflowError where numpy would give inf. Made to raise from the fifth call on,
+    the right-hand side returns NaN, the integration stops as non-finite, and the cell is redone by the
+    per-cell event search: the same time as integrate_nested_logits to 1e-6 (its documented accuracy)."""
+    real = transition.model(3)
+    calls = {"grad": 0, "alone": 0}
+
+    def s_grad(*args):
+        calls["grad"] += 1
+        if calls["grad"] >= 5:
+            raise OverflowError("math range error")
+        return real["s_grad"](*args)
+
+    alone = transition._alone
+
+    def counted_alone(*args):
+        calls["alone"] += 1
+        return alone(*args)
+
+    monkeypatch.setattr(transition, "model", lambda depth: {**real, "s_grad": s_grad})
+    monkeypatch.setattr(transition, "_alone", counted_alone)
+    want = integrate_nested_logits(8, 32, 0.0, 1e4, rtol=1e-12).t_transition
+    assert transition_times(8, 32) == pytest.approx(want, rel=1e-6)
+    assert calls["grad"] >= 5 and calls["alone"] == 1
