@@ -19,6 +19,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+from simulations import plotting
 from simulations.config import to_dict
 from simulations.experiments.catalogue import EXPERIMENTS
 from simulations.experiments.kit import Context
@@ -123,13 +124,26 @@ class Drawn:
 
 
 def record_savefig(monkeypatch, saves: list) -> None:
-    """Wrap ``Figure.savefig`` so that each call records (figure, path) before the file is written."""
-    original = matplotlib.figure.Figure.savefig
+    """Wrap ``Figure.savefig`` so that each call records (figure, path) before the file is written.
+
+    ``plotting.save`` writes each file atomically: savefig gets a temporary name, and the path recorded is
+    the final one that ``plotting.write_atomic`` is writing at that moment.
+    """
+    original, original_atomic = matplotlib.figure.Figure.savefig, plotting.write_atomic
+    writing = []
+
+    def atomic(path, write, *args, **kwargs):
+        writing.append(Path(path))
+        try:
+            return original_atomic(path, write, *args, **kwargs)
+        finally:
+            writing.pop()
 
     def recording(fig, fname, *args, **kwargs):
-        saves.append((fig, Path(fname)))
+        saves.append((fig, writing[-1] if writing else Path(fname)))
         return original(fig, fname, *args, **kwargs)
 
+    monkeypatch.setattr(plotting, "write_atomic", atomic)
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", recording)
 
 
