@@ -477,44 +477,54 @@ def run(args) -> None:
 # --------------------------------------------------------------------------- reporting
 def _equivalent(layout: str) -> dict:
     """{mutant id: why no output can change} for a layout ("current" or "base")."""
-    listed = json.loads(EQUIVALENT.read_text()).get(layout, {}) if EQUIVALENT.exists() else {}
+    listed = json.loads(EQUIVALENT.read_text(encoding="utf-8")).get(layout, {}) if EQUIVALENT.exists() else {}
     return {key: entry["why"] for key, entry in listed.items()}
+
+
+def copies_of(line: str, lines: list[str]) -> list[int]:
+    """The 1-based numbers of the lines that read as ``line`` up to indentation."""
+    return [i for i, other in enumerate(lines, 1) if other.strip() == line.strip()]
 
 
 def remap_equivalents(root: Path) -> list[str]:
     """Move the keys of the current layout's equivalent mutants to where their source lines are now.
 
-    Each entry of equivalent.json keeps its source line (``line``) beside its reason (``why``), because the
-    key ``path:line:col:before->after`` goes stale when an edit above it moves the line. A key whose line
-    no longer reads as stored is moved to the one line of the file that does (the column shifted by any
-    change of indentation); the new key must name a mutant of the current code. Returns what could not be
-    moved (no such line, several, or no such mutant), for a person to decide; equivalent.json is rewritten
-    only when that list is empty.
+    Each entry of equivalent.json keeps its source line (``line``) and which of that line's identical
+    copies in the file it is (``copy``: [index, count]) beside its reason (``why``), because the key
+    ``path:line:col:before->after`` goes stale when an edit above it moves the line. Every key is moved to
+    its copy's line now (the column shifted by any change of indentation); the new key must name a mutant
+    of the current code. Returns what could not be placed, for a person to decide: a file that is no
+    longer a target, a line whose number of copies changed (one may have been deleted: which one is left
+    is a guess), a key that names no mutant, two keys landing on one; equivalent.json is rewritten only
+    when that list is empty.
     """
-    data = json.loads(EQUIVALENT.read_text())
+    data = json.loads(EQUIVALENT.read_text(encoding="utf-8"))
+    regions = {rel: region for _, rel, region in target_files(root, "current")}
     moved, problems = {}, []
     for key, entry in data["current"].items():
-        path, line, col, change = key.split(":", 3)
-        text = (root / path).read_text()
-        lines = text.splitlines()
-        if int(line) <= len(lines) and lines[int(line) - 1] == entry["line"]:
-            moved[key] = entry
+        path, _, col, change = key.split(":", 3)
+        if path not in regions:
+            problems.append(f"{key}: {path} is not a mutation target (or no longer exists)")
             continue
-        at = [i for i, text in enumerate(lines, 1) if text.strip() == entry["line"].strip()]
-        if len(at) != 1:
-            problems.append(f"{key}: its line is found {len(at)} times in {path}")
+        source = (root / path).read_text(encoding="utf-8")
+        lines = source.splitlines()
+        at = copies_of(entry["line"], lines)
+        index, count = entry["copy"]
+        if len(at) != count:
+            problems.append(f"{key}: its line is found {len(at)} times in {path}, was {count}")
             continue
-        indent = len(lines[at[0] - 1]) - len(lines[at[0] - 1].lstrip())
-        new_col = int(col) - (len(entry["line"]) - len(entry["line"].lstrip())) + indent
-        new_key = f"{path}:{at[0]}:{new_col}:{change}"
-        region = next(r for _, rel, r in target_files(root, "current") if rel == path)
-        if new_key not in {m.id for m in mutants_of(text, path, "", region)}:
+        now = lines[at[index] - 1]
+        new_col = int(col) - (len(entry["line"]) - len(entry["line"].lstrip())) + len(now) - len(now.lstrip())
+        new_key = f"{path}:{at[index]}:{new_col}:{change}"
+        if new_key not in {m.id for m in mutants_of(source, path, "", regions[path])}:
             problems.append(f"{key}: {new_key} is not a mutant of the current code")
-            continue
-        moved[new_key] = {**entry, "line": lines[at[0] - 1]}
+        elif new_key in moved:
+            problems.append(f"{key}: {new_key} is named by another entry too")
+        else:
+            moved[new_key] = {**entry, "line": now}
     if not problems:
         data["current"] = moved
-        EQUIVALENT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        EQUIVALENT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return problems
 
 

@@ -1,12 +1,13 @@
 """The list of equivalent mutants (tests/mutation/equivalent.json) names mutants that exist, on the lines
 whose reasons it gives.
 
-Its keys are ``path:line:col:before->after``, each entry the source line and the reason. An edit above a
+Its keys are ``path:line:col:before->after``; each entry holds the source line, which of its identical copies
+in the file it is, and the reason. An edit above a
 listed line moves it, and a stale key no longer matches its mutant, which then reads as a survivor without
 its reason (this happened: seven keys had gone stale). An edit of the line itself may leave a mutant at the
 same place whose reason no longer holds. So every key of the current layout must name a mutant of the
-current code, on a line that reads as stored; ``python tests/mutation/mutate.py --remap-equivalents``
-moves keys whose lines only moved.
+current code, on a line that reads as stored (the stored copy of it); ``python tests/mutation/mutate.py
+--remap-equivalents`` moves keys whose lines only moved, and reports, without writing, what it cannot place.
 """
 
 import ast
@@ -14,6 +15,8 @@ import json
 import shutil
 import sys
 from pathlib import Path
+
+import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -24,19 +27,27 @@ ROOT = HERE.parents[1]
 
 
 def _listed():
-    return json.loads((HERE / "equivalent.json").read_text())["current"]
+    return json.loads((HERE / "equivalent.json").read_text(encoding="utf-8"))["current"]
 
 
 def test_every_equivalent_mutant_is_in_the_current_population_on_its_stored_line():
     ids = set()
     for layer, rel, region in mutate.target_files(ROOT, "current"):
-        ids.update(m.id for m in mutate.mutants_of((ROOT / rel).read_text(), rel, layer, region))
+        ids.update(
+            m.id for m in mutate.mutants_of((ROOT / rel).read_text(encoding="utf-8"), rel, layer, region)
+        )
     listed = _listed()
     stale = sorted(set(listed) - ids)
     assert stale == [], f"{stale}: run python tests/mutation/mutate.py --remap-equivalents"
     for key, entry in listed.items():
         path, line = key.split(":")[:2]
-        assert (ROOT / path).read_text().splitlines()[int(line) - 1] == entry["line"], key
+        lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
+        assert lines[int(line) - 1] == entry["line"], key
+        index, count = entry["copy"]
+        assert (
+            mutate.copies_of(entry["line"], lines)[index] == int(line)
+            and len(mutate.copies_of(entry["line"], lines)) == count
+        ), key
         assert entry["why"].strip(), key
 
 
@@ -57,13 +68,13 @@ def _tree_with(tmp_path, monkeypatch, key, entry, edit):
     path = key.split(":")[0]
     shutil.copytree(ROOT / "theory", tmp_path / "theory")
     shutil.copytree(ROOT / "simulations", tmp_path / "simulations")
-    lines = (tmp_path / path).read_text().splitlines(keepends=True)
+    lines = (tmp_path / path).read_text(encoding="utf-8").splitlines(keepends=True)
     i = int(key.split(":")[1]) - 1
     assert lines[i].rstrip("\n") == entry["line"]
     edit(lines, i)
-    (tmp_path / path).write_text("".join(lines))
+    (tmp_path / path).write_text("".join(lines), encoding="utf-8")
     eq = tmp_path / "equivalent.json"
-    eq.write_text(json.dumps({"current": {key: entry}}))
+    eq.write_text(json.dumps({"current": {key: entry}}), encoding="utf-8")
     monkeypatch.setattr(mutate, "EQUIVALENT", eq)
     return eq
 
@@ -82,7 +93,9 @@ def test_remap_moves_a_key_after_its_line(tmp_path, monkeypatch):
 
     eq = _tree_with(tmp_path, monkeypatch, key, entry, insert)
     assert mutate.remap_equivalents(tmp_path) == []
-    assert json.loads(eq.read_text())["current"] == {f"{path}:{int(line) + 2}:{col}:{change}": entry}
+    assert json.loads(eq.read_text(encoding="utf-8"))["current"] == {
+        f"{path}:{int(line) + 2}:{col}:{change}": entry
+    }
 
 
 def test_remap_follows_a_change_of_indentation(tmp_path, monkeypatch):
@@ -97,18 +110,63 @@ def test_remap_follows_a_change_of_indentation(tmp_path, monkeypatch):
     eq = _tree_with(tmp_path, monkeypatch, key, entry, nest)
     assert mutate.remap_equivalents(tmp_path) == []
     new_key = f"{path}:{int(line) + 1}:{int(col) + 4}:{change}"
-    assert json.loads(eq.read_text())["current"] == {new_key: {**entry, "line": "    " + entry["line"]}}
+    assert json.loads(eq.read_text(encoding="utf-8"))["current"] == {
+        new_key: {**entry, "line": "    " + entry["line"]}
+    }
 
 
-def test_remap_reports_a_line_it_cannot_place_and_writes_nothing(tmp_path, monkeypatch):
-    """The listed line copied to the end of its file, and the original moved: two candidates, no guess."""
-    key, entry = _one_statement_entry()
+def _second_of_two_copies():
+    """A listed mutant on the second of two identical lines of its file."""
+    return next((k, e) for k, e in _listed().items() if e["copy"] == [1, 2])
 
-    def duplicate(lines, i):
-        lines[i:i] = [_indent(lines[i]) + "x = 1\n"]
-        lines.append("\n" + entry["line"].strip() + "\n")
 
-    eq = _tree_with(tmp_path, monkeypatch, key, entry, duplicate)
+def test_remap_keeps_a_key_on_its_own_copy_of_a_repeated_line(tmp_path, monkeypatch):
+    """A line that appears twice: a statement inserted above the first copy moves both, and the key of the
+    second copy follows the second copy (one line down), not the first."""
+    key, entry = _second_of_two_copies()
+    path, line, col, change = key.split(":", 3)
+    first = mutate.copies_of(entry["line"], (ROOT / path).read_text(encoding="utf-8").splitlines())[0]
+
+    def insert_above_first(lines, i):
+        lines[first - 1 : first - 1] = [_indent(lines[first - 1]) + "x = 1\n"]
+
+    eq = _tree_with(tmp_path, monkeypatch, key, entry, insert_above_first)
+    assert mutate.remap_equivalents(tmp_path) == []
+    assert list(json.loads(eq.read_text(encoding="utf-8"))["current"]) == [
+        f"{path}:{int(line) + 1}:{col}:{change}"
+    ]
+
+
+@pytest.mark.parametrize("edit, count", [("copy", 2), ("delete other", 1)])
+def test_remap_reports_a_line_whose_copies_changed_and_writes_nothing(tmp_path, monkeypatch, edit, count):
+    """The listed line copied to the end of its file (two candidates), or, for a line listed as the second
+    of two copies, the first copy deleted (which one is left is a guess): reported, nothing written."""
+    key, entry = _one_statement_entry() if edit == "copy" else _second_of_two_copies()
+    path = key.split(":")[0]
+    first = mutate.copies_of(entry["line"], (ROOT / path).read_text(encoding="utf-8").splitlines())[0]
+
+    def change(lines, i):
+        if edit == "copy":
+            lines.append("\n" + entry["line"].strip() + "\n")
+        else:
+            lines[first - 1] = _indent(lines[first - 1]) + "pass\n"
+
+    eq = _tree_with(tmp_path, monkeypatch, key, entry, change)
     problems = mutate.remap_equivalents(tmp_path)
-    assert len(problems) == 1 and "found 2 times" in problems[0]
-    assert json.loads(eq.read_text())["current"] == {key: entry}
+    assert len(problems) == 1 and f"found {count} times in {path}, was {entry['copy'][1]}" in problems[0]
+    assert json.loads(eq.read_text(encoding="utf-8"))["current"] == {key: entry}
+
+
+@pytest.mark.parametrize("where", ["gone.py", "theory/linear_attention/flow.py", "column"])
+def test_remap_reports_a_key_it_cannot_name_and_writes_nothing(tmp_path, monkeypatch, where):
+    """A key in a file that does not exist, in a file that is not a mutation target (flow.py is skipped),
+    or one column off its token: each is reported by name, none raises, nothing is written."""
+    key, entry = _one_statement_entry()
+    eq = _tree_with(tmp_path, monkeypatch, key, entry, lambda lines, i: None)
+    path, line, col, change = key.split(":", 3)
+    bad = f"{path}:{line}:{int(col) + 1}:{change}" if where == "column" else f"{where}:{line}:{col}:{change}"
+    eq.write_text(json.dumps({"current": {bad: entry}}), encoding="utf-8")
+    problems = mutate.remap_equivalents(tmp_path)
+    expected = "is not a mutant of the current code" if where == "column" else "is not a mutation target"
+    assert len(problems) == 1 and problems[0].startswith(bad) and expected in problems[0]
+    assert json.loads(eq.read_text(encoding="utf-8"))["current"] == {bad: entry}

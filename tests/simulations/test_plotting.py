@@ -12,12 +12,13 @@ def _figure(y):
 
 
 def test_save_writes_a_png_and_an_svg_and_nothing_else(tmp_path):
-    paths = save(_figure(1), tmp_path / "figures", "line")
+    fig = _figure(1)
+    paths = save(fig, tmp_path / "figures", "line")
     assert [p.name for p in paths] == ["line.png", "line.svg"]
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["line.png", "line.svg"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in paths[1].read_bytes()[:2000]
-    assert plt.get_fignums() == []  # closed
+    assert fig.number not in plt.get_fignums()  # closed
 
 
 def test_a_failed_redraw_leaves_the_old_figure_whole_and_no_temporary(tmp_path, monkeypatch):
@@ -40,4 +41,4 @@ def test_a_failed_redraw_leaves_the_old_figure_whole_and_no_temporary(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["line.png", "line.svg"]
     assert (tmp_path / "line.png").read_bytes() != old_png
     assert (tmp_path / "line.svg").read_bytes() == old_svg
-    assert plt.get_fignums() == []
+    assert fig.number not in plt.get_fignums()

@@ -108,8 +108,8 @@ def test_the_default_optimiser_is_the_papers():
 
 
 def test_weight_decay_lies_in_zero_to_one():
-    """p ← (1 − wd) p − lr∇p: wd = 0 is plain SGD and wd just below 1 still shrinks, wd = 1 would zero
-    every weight and wd < 0 would grow them; both are refused."""
+    """p ← (1 − wd) p − lr∇p: wd = 0 is plain SGD and wd just below 1 still keeps part of each weight;
+    wd = 1 would drop the weights (p ← −lr∇p) and wd < 0 would grow them; both are refused."""
     assert TrainConfig(weight_decay=0.0).weight_decay == 0.0
     assert TrainConfig(weight_decay=0.999).weight_decay == 0.999
     for bad in (1.0, -1e-9):

@@ -100,30 +100,46 @@ def test_the_joint_integration_alone_solves_one_cell_and_a_grid(monkeypatch):
     np.testing.assert_allclose(transition_times([[4], [8]], [[16, 32]]), want, rtol=1e-6)
 
 
-def test_each_cell_of_a_grid_meets_the_tolerance_the_solver_is_given_per_unknown():
+def test_a_grid_is_one_system_given_rtol_over_root_n_and_each_cell_meets_rtol(monkeypatch):
     """(transition_times.) The joint system's error norm is a root mean square over its n unknowns, so the
-    solver is given rtol/√n (docstring): on a 4 × 4 grid (16 cells of 4 unknowns, n = 64) at rtol = 1e-6,
-    every finite time matches the per-cell event search at rtol 1e-12 to rtol/√64 = 1.25e-7 relative
-    (measured 2.9e-8; with rtol·√n instead, 6.4e-7). The cell N = 8, L = 8 sits at the L = N critical
-    point and never transitions: NaN in both."""
+    solver is given rtol/√n (docstring). On a 4 × 4 grid the cell N = L = 8 sits at the L = N critical point
+    (zero gradient): it never enters the system and is NaN, as in the per-cell search. The other 15 cells,
+    4 unknowns each, are one integration with n = 60 (rtol/√60 handed to the solver, none redone alone),
+    and each time matches the per-cell event search at rtol 1e-12 to the rtol = 1e-6 asked for (measured:
+    2.9e-8)."""
     Ns, Ls = [2, 3, 4, 8], [8, 16, 32, 64]
     ref = np.array(
         [[integrate_nested_logits(n, m, 0.0, 1e4, rtol=1e-12).t_transition for m in Ls] for n in Ns],
         dtype=float,
     )
+    given, integrate = [], transition.integrate
+
+    def spy(what, rhs, t_max, y0, **kw):
+        given.append((len(y0), kw["rtol"]))
+        return integrate(what, rhs, t_max, y0, **kw)
+
+    def no_fallback(*args):
+        raise AssertionError("a cell was redone alone")
+
+    monkeypatch.setattr(transition, "integrate", spy)
+    monkeypatch.setattr(transition, "_alone", no_fallback)
     got = transition_times(np.array(Ns)[:, None], np.array(Ls)[None, :], rtol=1e-6)
+    assert given == [(60, 1e-6 / np.sqrt(60))]
     assert np.array_equal(np.isnan(got), np.isnan(ref)) and np.isnan(ref).sum() == 1
     ok = ~np.isnan(ref)
-    assert np.max(np.abs(got[ok] / ref[ok] - 1)) <= 1e-6 / np.sqrt(64)
+    assert np.max(np.abs(got[ok] / ref[ok] - 1)) <= 1e-6
 
 
 def test_a_range_error_in_the_one_cell_equations_sends_the_cell_to_the_event_search(monkeypatch):
     """(transition_times, one cell.) Its scalar right-hand side evaluates the sympy gradient with the math
     module, which raises OverflowError where numpy would give inf. Made to raise from the fifth call on,
-    the right-hand side returns NaN, the integration stops as non-finite, and the cell is redone by the
-    per-cell event search: the same time as integrate_nested_logits to 1e-6 (its documented accuracy)."""
+    the right-hand side returns NaN; DOP853 rejects those steps until its step size underflows, and
+    theory.ode.integrate raises RuntimeError: it failed before the first requested time (a message that
+    once raised IndexError instead). The cell is then redone by the per-cell event search: the same time
+    as integrate_nested_logits to 1e-6 (its documented accuracy)."""
     real = transition.model(3)
     calls = {"grad": 0, "alone": 0}
+    raised = []
 
     def s_grad(*args):
         calls["grad"] += 1
@@ -131,14 +147,24 @@ def test_a_range_error_in_the_one_cell_equations_sends_the_cell_to_the_event_sea
             raise OverflowError("math range error")
         return real["s_grad"](*args)
 
-    alone = transition._alone
+    joint, alone = transition._joint, transition._alone
+
+    def recording_joint(*args):
+        try:
+            return joint(*args)
+        except Exception as err:
+            raised.append(err)
+            raise
 
     def counted_alone(*args):
         calls["alone"] += 1
         return alone(*args)
 
     monkeypatch.setattr(transition, "model", lambda depth: {**real, "s_grad": s_grad})
+    monkeypatch.setattr(transition, "_joint", recording_joint)
     monkeypatch.setattr(transition, "_alone", counted_alone)
     want = integrate_nested_logits(8, 32, 0.0, 1e4, rtol=1e-12).t_transition
     assert transition_times(8, 32) == pytest.approx(want, rel=1e-6)
+    assert [type(e) for e in raised] == [RuntimeError]
+    assert "failed before the first requested time 1" in str(raised[0])
     assert calls["grad"] >= 5 and calls["alone"] == 1
