@@ -213,7 +213,17 @@ def test_position_offsets_are_uniform_over_every_start_that_fits():
 def test_mixture_fractions_outside_the_unit_interval_are_rejected(field, value):
     with pytest.raises(ValueError, match=f"'{field}' must lie in \\[0, 1\\]"):
         DataConfig(**{field: value})
-    DataConfig(**{field: 1.0})  # the end points are fractions
+    assert getattr(DataConfig(**{field: 0.0}), field) == 0.0  # the end points are fractions
+    assert getattr(DataConfig(**{field: 1.0}), field) == 1.0
+
+
+def test_with_one_copy_per_class_a_bursty_context_still_holds_the_target_once():
+    """B = 1 is bursty too: with p_B = 1 every training sequence draws N distinct classes, the target among
+    them, so the target's class is in the context exactly once (an iid context from 512 Zipf classes would
+    usually miss it)."""
+    cfg = DataConfig(K=512, L=32, N=8, D=7, P=17, B=1, p_B=1.0, p_C=0.0)
+    batch = Task(cfg).sample(np.random.default_rng(5), 300)
+    assert batch.context_match.sum(axis=1).tolist() == [1] * 300
 
 
 @pytest.mark.parametrize("kind", ["train", "ic", "iw"])

@@ -60,6 +60,29 @@ def test_stop_at_ic_ends_at_the_first_evaluation_reaching_it():
     np.testing.assert_array_equal(h["acc_ic"], h_full["acc_ic"][: first + 1])
 
 
+def test_the_trainer_enters_the_blas_thread_limit_its_config_names(monkeypatch):
+    """(TrainConfig.blas_threads: 1 by default, the fastest on a laptop.) train runs inside
+    blas_threads(n) with the config's n: 1 by default, 2 when asked."""
+    import contextlib
+
+    import simulations.induction_head.training as training
+
+    seen = []
+
+    @contextlib.contextmanager
+    def record(n):
+        seen.append(n)
+        yield
+
+    monkeypatch.setattr(training, "blas_threads", record)
+    for cfg in (
+        TrainConfig(steps=2, batch=8, eval_every=2, eval_size=40),
+        TrainConfig(steps=2, batch=8, eval_every=2, eval_size=40, blas_threads=2),
+    ):
+        train(SMALL, cfg)
+    assert seen == [1, 2]
+
+
 def test_b0_training_is_evaluated_on_bursty_ic_sequences():
     res = train(
         dataclasses.replace(SMALL, B=0, p_C=0.0), TrainConfig(steps=4, batch=8, eval_every=2, eval_size=40)
@@ -256,6 +279,7 @@ def test_plateau_level_crossing_and_midpoint_by_hand():
     assert midpoint(t, [1.0, 0.9, 0.6, 0.4, 0.0]) == 3.0
     assert midpoint(t[:4], [0.0, 2.0, 0.5, 1.0]) == 1.0  # rising from 0 to 1 through an overshoot at t = 1
     assert midpoint(t, [0.0, 1.0, 2.0, -1.0, 3.0]) == 2.0  # the direction comes from the last value only
+    assert midpoint(t[:4], [0.5, 0.0, 0.4, 1.0]) == 3.0  # rising to 1 after a first step down: not falling
 
 
 def test_learned_verdicts_use_their_margins():

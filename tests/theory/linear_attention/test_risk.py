@@ -204,3 +204,16 @@ def test_expected_risk_over_random_covariances_matches_monte_carlo():
     assert abs(law.expected_risk(V, np.inf, 2.0) - limit.mean()) < 4 * limit.std(ddof=1) / np.sqrt(4000)
     with pytest.raises(ValueError, match="V must be diagonal"):
         law.expected_risk(np.ones((3, 3)), 5)
+
+
+def test_expected_risk_is_a_float_for_one_length_and_an_array_for_several():
+    """RandomDiagonalCovariance.expected_risk: a number M gives a float, a list of lengths the array of
+    the single-length values, in their order (a list of one length included)."""
+    from theory.linear_attention import RandomDiagonalCovariance
+
+    law = RandomDiagonalCovariance.exponential(3)
+    V = np.diag([0.3, 0.25, 0.4])
+    one = [law.expected_risk(V, M, 2.0) for M in (1, 4, 30)]
+    assert all(type(r) is float for r in one) and len(set(one)) == 3
+    np.testing.assert_array_equal(law.expected_risk(V, [1, 4, 30], 2.0), one)
+    assert np.shape(law.expected_risk(V, [4], 2.0)) == (1,)
