@@ -118,6 +118,18 @@ class Sweep:
     seeds: tuple[int, ...]
     root: Path
 
+    def __post_init__(self):
+        """One saved cell per (grid point, seed): a repeated seed or grid value would name one cell twice."""
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(
+                f"seeds must not repeat (one cell per grid point and seed), got {list(self.seeds)}"
+            )
+        for key, values in self.grid.items():
+            if any(v in list(values)[:i] for i, v in enumerate(values)):
+                raise ValueError(
+                    f"grid field {key!r} must not repeat a value (one cell per point), got {values}"
+                )
+
     @property
     def id(self) -> str:
         return fingerprint(

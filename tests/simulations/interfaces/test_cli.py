@@ -1,5 +1,7 @@
 """The command line: configs from --set, saved runs, and runs that never lose or mislabel work."""
 
+import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -12,7 +14,9 @@ import pytest
 
 from simulations import storage
 from simulations.config import leaf_fields, with_overrides
+from simulations.executors import InProcessExecutor
 from simulations.experiments.catalogue import EXPERIMENTS
+from simulations.experiments.kit import Check
 from simulations.experiments.linear_attention.flow import FlowConfig
 from simulations.experiments.runner import redraw
 from simulations.interfaces import cli
@@ -207,3 +211,157 @@ def test_show_lists_fields_with_profiles(capsys):
     assert "data.K" in out and "paper: 512" in out and "Number of classes" in out
     assert cli.main(["show", "induction-head-curve"]) == 2
     assert "did you mean induction-head-curves" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------ exit status
+PASS = Check.value("a passing check", 1.0, 1.0, 0.1, "test: equal sides").as_dict()
+FAIL = Check.value("a failing check", 0.0, 1.0, 0.1, "test: sides 1 apart").as_dict()
+SHOWN = Check.finding("a claim that shows", True, "test: holds").as_dict()
+NOT_SHOWN = Check.finding("a claim that does not show", False, "test: does not hold").as_dict()
+
+
+def fake_run_many(monkeypatch, tmp_path, checks) -> list:
+    """Replace the runner behind run, validate and reproduce: each (experiment, profile) asked for gives a
+    hand-built saved run with ``checks``; returns the list of calls (their (experiment, profile) pairs)."""
+    calls = []
+
+    def run_many(pairs, out, context, overrides=()):
+        calls.append(list(pairs))
+        return [
+            storage.write_run(
+                tmp_path / "made" / name / f"run-{len(calls)}", name, profile, {}, {"checks": checks}, {}
+            )
+            for name, profile in pairs
+        ]
+
+    monkeypatch.setattr(cli, "run_many", run_many)
+    return calls
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "reproduce"])
+def test_exit_status_is_1_exactly_when_a_binding_check_fails(command, tmp_path, monkeypatch, capsys):
+    """cli.main: status 1 when a binding check fails; a finding that does not show is reported but never
+    fails the command (kit.Check.binding); the table printed marks each check."""
+    argv = {
+        "run": ["run", "linear-attention-symbolic"],
+        "validate": ["validate", "--only", "linear-attention-flow"],
+    }
+    argv = argv.get(command, [command]) + ["--out", str(tmp_path / "out"), "--workers", "1"]
+    fake_run_many(monkeypatch, tmp_path / "a", [PASS, SHOWN, NOT_SHOWN])
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "not shown" in out and "FAIL" not in out
+    fake_run_many(monkeypatch, tmp_path / "b", [PASS, FAIL, SHOWN])
+    assert cli.main(argv) == 1
+    assert "FAIL" in capsys.readouterr().out
+    fake_run_many(monkeypatch, tmp_path / "c", [FAIL])
+    assert cli.main(argv) == 1
+
+
+def test_reproduce_runs_each_experiment_at_the_profile_if_it_has_it(tmp_path, monkeypatch, capsys):
+    """reproduce --profile P: every experiment, at P where the experiment defines it and at quick
+    otherwise (cli docstring of --profile); then report.html and report.md in --out. A profile no experiment
+    has is an error before anything runs."""
+    calls = fake_run_many(monkeypatch, tmp_path, [PASS])
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "--profile", "medium", "--out", str(out), "--workers", "1"]) == 0
+    with_medium = {n for n, e in EXPERIMENTS.items() if "medium" in e.profiles}
+    assert with_medium and with_medium != set(EXPERIMENTS)  # both cases occur
+    assert calls == [[(n, "medium" if n in with_medium else "quick") for n in EXPERIMENTS]]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-3:-1] == [str(out / "report.html"), str(out / "report.md")]
+    assert printed[-1].startswith(f"{len(EXPERIMENTS)} checks passed, 0 failed, ")
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
+    assert cli.main(["reproduce", "--profile", "nope", "--out", str(tmp_path / "o2"), "--workers", "1"]) == 2
+    assert "no experiment has a profile 'nope'" in capsys.readouterr().err
+    assert len(calls) == 1 and not (tmp_path / "o2").exists()
+
+
+# ------------------------------------------------------------------------------------------ executors
+def test_executor_options(monkeypatch):
+    """_executor: --workers 1 runs in this process, --workers N on N processes, no option on one process
+    per CPU core (one core: in this process); --scheduler and --dask-local go to Dask."""
+    monkeypatch.setattr(cli, "process_executor", lambda n: ("processes", n))
+    monkeypatch.setattr(cli, "dask_executor", lambda **k: ("dask", k))
+
+    def executor(workers=None, scheduler=None, dask_local=None):
+        return cli._executor(argparse.Namespace(workers=workers, scheduler=scheduler, dask_local=dask_local))
+
+    assert isinstance(executor(workers=1), InProcessExecutor)
+    assert executor(workers=2) == ("processes", 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 5)
+    assert executor() == ("processes", 5)
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one
+    assert isinstance(executor(), InProcessExecutor)
+    assert executor(scheduler="tcp://host:8786") == ("dask", {"scheduler": "tcp://host:8786"})
+    assert executor(dask_local=3) == ("dask", {"local_workers": 3})
+
+
+TWO_PLACES = [
+    ["--workers", "2", "--scheduler", "tcp://h:1"],
+    ["--workers", "1", "--dask-local", "2"],
+    ["--scheduler", "tcp://h:1", "--dask-local", "2"],
+]
+
+
+@pytest.mark.parametrize("options", TWO_PLACES)
+def test_two_places_to_run_are_an_error_before_any_work(options, tmp_path, monkeypatch, capsys):
+    """At most one of --workers, --scheduler, --dask-local (exit 2, the message names all three)."""
+    calls = fake_run_many(monkeypatch, tmp_path, [PASS])
+    monkeypatch.setattr(cli, "process_executor", lambda n: contextlib.nullcontext(InProcessExecutor()))
+    monkeypatch.setattr(cli, "dask_executor", lambda **k: contextlib.nullcontext(InProcessExecutor()))
+    assert cli.main(["run", "linear-attention-symbolic", "--out", str(tmp_path / "out"), *options]) == 2
+    assert "give at most one of --workers, --scheduler and --dask-local" in capsys.readouterr().err
+    assert calls == []
+
+
+@pytest.mark.parametrize(("value", "shown"), [("0", "0"), ("-3", "-3"), ("two", "'two'")])
+def test_counts_of_workers_must_be_positive_integers(value, shown, capsys):
+    """--workers, --dask-local and --batch-runs take integers >= 1 (argparse exit 2, naming the option)."""
+    for argv in (
+        ["run", "linear-attention-symbolic", "--workers", value],
+        ["validate", "--dask-local", value],
+        ["sweep", "induction-head-curves", "--batch-runs", value],
+    ):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(argv)
+        assert exc.value.code == 2
+        assert f"{argv[-2]}: expects an integer >= 1, got {shown}" in capsys.readouterr().err
+    assert cli._positive_int("1") == 1
+
+
+def test_run_and_validate_ask_the_runner_for_the_right_runs(tmp_path, monkeypatch, capsys):
+    """run NAME --profile P --set F=V: one run of NAME at P with the overrides, its folder printed first;
+    validate: every experiment at quick, or only the --only ones in the order given."""
+    calls, given = [], []
+
+    def run_many(pairs, out, context, overrides=()):
+        calls.append(list(pairs))
+        given.append(list(overrides))
+        made = tmp_path / "made" / str(len(calls))
+        return [storage.write_run(made / n, n, p, {}, {"checks": [PASS]}, {}) for n, p in pairs]
+
+    monkeypatch.setattr(cli, "run_many", run_many)
+    out = ["--out", str(tmp_path / "out"), "--workers", "1"]
+    argv = ["run", "linear-attention-symbolic", "--profile", "paper", "--set", "trials=2", "--set", "seed=3"]
+    assert cli.main(argv + out) == 0
+    assert calls[-1] == [("linear-attention-symbolic", "paper")] and given[-1] == ["trials=2", "seed=3"]
+    assert capsys.readouterr().out.splitlines()[0] == str(
+        tmp_path / "made" / "1" / "linear-attention-symbolic"
+    )
+    assert cli.main(["validate", *out]) == 0
+    assert calls[-1] == [(n, "quick") for n in EXPERIMENTS]
+    only = ["induction-head-curves", "linear-attention-flow"]
+    assert cli.main(["validate", "--only", only[0], "--only", only[1], *out]) == 0
+    assert calls[-1] == [(n, "quick") for n in only]
+
+
+def test_list_names_every_experiment_with_its_profiles(capsys):
+    """list: one line per catalogue experiment, in catalogue order, with its description and profiles."""
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(EXPERIMENTS)
+    for line, exp in zip(lines, EXPERIMENTS.values(), strict=True):
+        assert exp.description in line and line.endswith(f"[profiles: {', '.join(exp.profiles)}]")
+    symbolic = lines[list(EXPERIMENTS).index("linear-attention-symbolic")]
+    assert symbolic.endswith("[profiles: quick, paper]")

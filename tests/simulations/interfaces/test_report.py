@@ -29,7 +29,7 @@ from simulations.config import to_dict
 from simulations.experiments.catalogue import EXPERIMENTS
 from simulations.experiments.kit import Check, Context
 from simulations.interfaces import cli
-from simulations.interfaces.report import verdict, write_report
+from simulations.interfaces.report import counts_text, format_table, latest_runs, verdict, write_report
 from simulations.storage import load_run, write_run
 from tests.tiny import TINY_DATA
 
@@ -369,3 +369,143 @@ def test_report_of_given_runs_with_a_total_time(results, tmp_path):
     assert [s.attrs["id"] for s in tb.root.find("section")] == ["linear-attention-risk"]
     assert " · 12 s · " in tb.root.find("p")[0].text()
     assert "· 12 s ·" in md.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------ hand-built runs
+def hand_built(root: Path, name: str, run_id: str, checks=(), config=None, **head):
+    """A saved run with the given checks and no figures; ``head`` overrides fields of its config.json
+    (profile, seconds, finished, machine) as a run made elsewhere would have them."""
+    run = write_run(root / name / run_id, name, "quick", config or {}, {"checks": list(checks)}, {})
+    path = run.path / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **head}))
+    return load_run(run.path)
+
+
+def test_counts_text_mentions_findings_only_when_there_are_some():
+    """Written out from report.py's docstring: binding checks as passed/failed; findings, when any, as shown
+    and not shown."""
+    assert counts_text([PASS.as_dict(), FAIL.as_dict(), FAIL.as_dict()]) == "1 checks passed, 2 failed"
+    assert counts_text([]) == "0 checks passed, 0 failed"
+    assert counts_text([PASS.as_dict(), SHOWN.as_dict(), NOT_SHOWN.as_dict(), NOT_SHOWN.as_dict()]) == (
+        "1 checks passed, 0 failed; paper's claims at this setting: 1 shown, 2 not shown (findings)"
+    )
+
+
+def test_findings_count_in_the_verdict():
+    """Module docstring: findings count in the verdict (a shown finding passes, a finding not shown fails),
+    though not as checks passed or failed."""
+
+    @dataclasses.dataclass
+    class Checks:
+        checks: list
+
+    assert verdict(Checks([SHOWN.as_dict()])) == "reproduced"
+    assert verdict(Checks([PASS.as_dict(), SHOWN.as_dict()])) == "reproduced"
+    assert verdict(Checks([PASS.as_dict(), NOT_SHOWN.as_dict()])) == "partly"
+    assert verdict(Checks([FAIL.as_dict(), SHOWN.as_dict()])) == "partly"
+    assert verdict(Checks([NOT_SHOWN.as_dict()])) == "not reproduced"
+
+
+def test_newest_run_is_the_last_finished_then_the_last_run_id(tmp_path):
+    """latest_runs: the newest run is the one finished last, whatever its folder's name; between runs
+    finished in the same second, the one whose run id sorts last."""
+    name = "linear-attention-risk"
+    hand_built(tmp_path, name, "b-older", [FAIL.as_dict()], finished="2001-01-01 00:00:00")
+    hand_built(tmp_path, name, "a-newer", [PASS.as_dict()], finished="2002-01-01 00:00:00")
+    (run,) = latest_runs(tmp_path)
+    assert run.path.name == "a-newer"
+    other = "linear-attention-symbolic"
+    for run_id in ("x2", "x1", "x3"):
+        hand_built(tmp_path, other, run_id, finished="2003-01-01 00:00:00")
+    assert [r.path.name for r in latest_runs(tmp_path)] == ["x3", "a-newer"]  # catalogue order
+
+
+def test_unknown_experiments_are_reported_last_in_name_order_without_a_claim(tmp_path):
+    """latest_runs: catalogue order first (symbolic before risk there, unlike in the alphabet), then
+    experiments the catalogue does not know, sorted by name; their claim is shown as '—'."""
+    for name in ("zz-unknown-b", "linear-attention-risk", "zz-unknown-a", "linear-attention-symbolic"):
+        hand_built(tmp_path, name, "run", [PASS.as_dict()])
+    order = ["linear-attention-symbolic", "linear-attention-risk", "zz-unknown-a", "zz-unknown-b"]
+    assert [r.experiment for r in latest_runs(tmp_path)] == order
+    html, md = write_report(tmp_path)
+    assert [s.attrs["id"] for s in parse(html).root.find("section")] == order
+    text = md.read_text(encoding="utf-8")
+    assert "## zz-unknown-a\n\n**Claim.** —\n" in text and "## zz-unknown-b\n\n**Claim.** —\n" in text
+
+
+def test_headline_gives_every_profile_the_summed_time_and_the_machine(tmp_path):
+    """The summary line: all counts, the profiles (sorted, each once), the total time (the sum of the runs'
+    seconds unless a total is given, a run without a time counting 0) and the first run's machine."""
+    sym, risk, flow = "linear-attention-symbolic", "linear-attention-risk", "linear-attention-flow"
+    runs = [
+        hand_built(tmp_path, sym, "r", [PASS.as_dict()], profile="paper", seconds=2.4, machine="machine A"),
+        hand_built(tmp_path, risk, "r", [FAIL.as_dict(), SHOWN.as_dict()], seconds=3.4, machine="machine B"),
+        hand_built(tmp_path, flow, "r", [], profile="paper", seconds=None),
+    ]
+    counts = "1 checks passed, 1 failed; paper's claims at this setting: 1 shown, 0 not shown (findings)"
+    html, md = write_report(tmp_path, runs=runs)
+    head = f"{counts} · profile paper, quick · 6 s · machine A"  # 2.4 + 3.4 = 5.8 s
+    assert parse(html).root.find("p")[0].text() == head
+    assert f"**{counts}** · profile paper, quick · 6 s · machine A" in md.read_text(encoding="utf-8")
+    html, md = write_report(tmp_path, runs=runs, total=0.0)  # a given total, even 0, is used as it is
+    assert parse(html).root.find("p")[0].text() == f"{counts} · profile paper, quick · 0 s · machine A"
+
+
+def test_check_rows_give_both_sides_tolerance_mark_and_detail(tmp_path):
+    """Each check row, written out by hand: name, theory, simulation, discrepancy, tolerance (4 significant
+    digits; '—' for a missing value), the mark and the why followed by the detail; the verdict line counts
+    every check (findings included); the run folder is named relative to the report."""
+    checks = [
+        Check("two sides", 1.5, 2.25, 0.75, 1.0, "why two", "value", "").as_dict(),
+        Check("with detail", 3.0, 7.0, 4.0, 0.5, "why detail", "value", "more context").as_dict(),
+        {**SHOWN.as_dict(), "theory": None},
+    ]
+    run = hand_built(
+        tmp_path,
+        "linear-attention-risk",
+        "the-run",
+        checks,
+        config={"d": 2, "inner": {"x": 1, "y": {"z": 3}}},
+    )
+    html, md = write_report(tmp_path, runs=[run])
+    (section,) = parse(html).root.find("section")
+    rows = [cells(r) for r in section.find("table")[0].find("tr")[1:]]
+    assert rows == [
+        ["two sides", "1.5", "2.25", "0.75", "1", "ok", "why two"],
+        ["with detail", "3", "7", "4", "0.5", "FAIL", "why detail; more context"],
+        ["a claim that shows", "—", "1", "0", "0", "shown", "test: a finding that holds"],
+    ]
+    (v,) = [p for p in section.find("p") if p.attrs.get("class") == "verdict"]
+    assert v.text() == "Verdict: partly (2 of 3 checks)"
+    assert section.find("pre")[0].text() == "d = 2\ninner:\n  x = 1\n  y:\n    z = 3"
+    text = md.read_text(encoding="utf-8")
+    assert (
+        "**Verdict: partly** (2 of 3 checks); profile quick; — s; run folder "
+        "`linear-attention-risk/the-run` (config.json, metrics.json, arrays.npz)."
+    ) in text
+    assert "| two sides | 1.5 | 2.25 | 0.75 | 1 | ✅ ok | why two |" in text
+    assert "| with detail | 3 | 7 | 4 | 0.5 | ❌ FAIL | why detail; more context |" in text
+    assert "| a claim that shows | — | 1 | 0 | 0 | ✅ shown | test: a finding that holds |" in text
+
+
+def test_format_table_marks_each_row_and_ends_with_the_counts():
+    """The plain-text table (printed by run, validate and reproduce): one row per check in order, name in
+    the first 78 columns, the four numbers, then ok / FAIL for checks and shown / not shown for findings;
+    the last line is the counts."""
+    rows = [c.as_dict() for c in (PASS, FAIL, SHOWN, NOT_SHOWN)]
+    lines = format_table(rows).splitlines()
+    head = ["check", "theory", "simulation", "discrep.", "tol", "pass"]
+    assert len(lines) == 1 + 4 + 1 and lines[0].split() == head
+    want = [
+        ("a passing check", ["1", "1", "0", "0.1"], "ok"),
+        ("a failing check", ["0", "1", "1", "0.1"], "FAIL"),
+        ("a claim that shows", ["1", "1", "0", "0"], "shown"),
+        ("a claim that does not show", ["1", "0", "1", "0"], "not shown"),
+    ]
+    for line, (name, numbers, mark_) in zip(lines[1:5], want, strict=True):
+        assert line[:78].rstrip() == name
+        assert line[79:].split()[:4] == numbers and line.endswith("  " + mark_)
+    assert (
+        lines[-1]
+        == "1 checks passed, 1 failed; paper's claims at this setting: 1 shown, 1 not shown (findings)"
+    )
