@@ -472,6 +472,9 @@ def test_grid_options_are_added_to_the_grid_file(tmp_path, monkeypatch, capsys):
     (sweep,) = seen
     assert sweep.grid == {"data.K": ["16", "32"], "data.B": ["1", "2"]} and sweep.seeds == (0, 3)
     out = capsys.readouterr().out.splitlines()
+    seen.clear()  # a --grid option on a field of the file replaces that axis (docs/howto/sweep.md)
+    cli.main([*argv, "--grid", "K=64", "--out", str(tmp_path / "out"), "--workers", "1"])
+    assert seen[0].grid == {"data.K": ["64"], "data.B": ["1", "2"]}
     failed = sweep.cells()[3].id
     assert out == [
         str(sweep.folder),
