@@ -8,17 +8,19 @@ docstrings and comments are never touched and the file keeps its formatting:
   a star that unpacks or marks keyword-only parameters is not an operator and is left alone;
 * index shifts ``a[i]`` → ``a[i + 1]`` for a subscript holding one plain name.
 
-Mutants that do not compile are dropped. All mutants of the target files form the population; a sample is
-drawn per layer, uniformly, with a fixed seed. For each sampled mutant the file is written mutated, the
-tests mapped to that file run (``python -m pytest -x -q -p no:cacheprovider <test files>``, the default
-marker selection, so slow tests stay out) under a timeout of 3× their unmutated run time, and the file is
-restored (in a ``finally`` and from a backup file, so Ctrl-C or a crash never leaves a mutant behind: a
-backup left by a killed run is restored at the next start). A failing, erroring or timed-out test run
-kills the mutant.
+Mutants that do not compile are dropped. All mutants of the target files form the population, in four
+layers: theory, tasks (the networks, data and trainers), check (the Check class) and interfaces (cli,
+report, sweep). A sample is drawn per layer, uniformly, with a fixed seed. For each sampled mutant the
+file is written mutated, the tests mapped to that file run (``python -m pytest -x -q -p no:cacheprovider
+<test files>``, the default marker selection, so slow tests stay out) under a timeout of 3× their
+unmutated run time, and the file is restored (in a ``finally`` and from a backup file, so Ctrl-C or a
+crash never leaves a mutant behind: a backup left by a killed run is restored at the next start). A
+failing, erroring or timed-out test run kills the mutant.
 
 Usage (from anywhere; ``--root`` is the codebase to mutate, and its own code is what the tests import)::
 
     python tests/mutation/mutate.py --root /tmp/mutation_current --label current --per-layer 30,30,10
+    python tests/mutation/mutate.py --root /tmp/mutation_current --label ui --per-layer 0,0,0,20
     python tests/mutation/mutate.py --root /tmp/mutation_base --label base --per-layer 30,30,10
     python tests/mutation/mutate.py --root ... --label ... --list      # population only, no test runs
     python tests/mutation/mutate.py --report current                  # redo the tables from the JSON
@@ -60,7 +62,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 EQUIVALENT = HERE / "equivalent.json"
-LAYERS = ("theory", "tasks", "check")
+LAYERS = ("theory", "tasks", "check", "interfaces")
 BACKUP_SUFFIX = ".mutation-backup"
 
 # --------------------------------------------------------------------------- layouts: targets and test maps
@@ -89,6 +91,7 @@ LAYOUTS = {
             ],
             ("tasks", "simulations/seeding.py", None),
             ("check", "simulations/experiments/kit.py", "Check"),
+            *[("interfaces", f"simulations/interfaces/{m}.py", None) for m in ("cli", "report", "sweep")],
         ],
         "skip": _SKIP,
         "tests": [
@@ -99,6 +102,7 @@ LAYOUTS = {
             ("simulations/induction_head/", ["tests/simulations/induction_head", _TIH]),
             ("simulations/seeding.py", [_TSEED, "tests/simulations/induction_head"]),
             ("simulations/experiments/kit.py", ["tests/simulations/experiments", "tests/mutation"]),
+            ("simulations/interfaces/", ["tests/simulations/interfaces"]),
         ],
     },
     "base": {
@@ -393,7 +397,10 @@ def run(args) -> None:
     muts, hashes = population(root, layout)
     counts = {layer: sum(m.layer == layer for m in muts) for layer in LAYERS}
     print(f"layout {layout}: population {len(muts)} mutants {counts}")
-    per_layer = dict(zip(LAYERS, (int(x) for x in args.per_layer.split(",")), strict=True))
+    sizes = [int(x) for x in args.per_layer.split(",")]
+    if len(sizes) > len(LAYERS):
+        raise SystemExit(f"--per-layer takes at most {len(LAYERS)} sizes ({', '.join(LAYERS)})")
+    per_layer = dict(zip(LAYERS, sizes + [0] * (len(LAYERS) - len(sizes)), strict=True))
     for label in args.exclude_from:  # a fresh sample: leave out the mutants earlier runs drew
         drawn = {r["id"] for r in json.loads((RESULTS / f"{label}.json").read_text())["mutants"]}
         muts = [m for m in muts if m.id not in drawn]
@@ -534,14 +541,14 @@ def _cell(text: str) -> str:
 
 def report(label: str) -> str:
     """Markdown table by layer (equivalent mutants excluded from the rate) and a printed summary."""
-    rec = json.loads((RESULTS / f"{label}.json").read_text())
+    rec = json.loads((RESULTS / f"{label}.json").read_text(encoding="utf-8"))
     eq = _equivalent(rec["layout"])
     rows = [
         "| layer | population | sampled | killed (timeouts) | survived | equivalent | kill rate |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     totals = [0, 0, 0, 0, 0, 0]
-    for layer in LAYERS:
+    for layer in (x for x in LAYERS if x in rec["population"]):  # runs before a layer existed lack it
         ms = [r for r in rec["mutants"] if r["layer"] == layer]
         k = sum(r["status"] == "killed" for r in ms)
         to = sum(r["status"] == "killed" and r["timeout"] for r in ms)
@@ -588,7 +595,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=str(HERE.parents[1]), help="codebase to mutate (run on a copy)")
     ap.add_argument("--label", help="name of the results files")
-    ap.add_argument("--per-layer", default="30,30,10", help="sample sizes for theory,tasks,check")
+    ap.add_argument(
+        "--per-layer",
+        default="30,30,10",
+        help="sample sizes for theory,tasks,check,interfaces (missing ones are 0)",
+    )
     ap.add_argument("--seed", type=int, default=20240607)
     ap.add_argument("--timeout-factor", type=float, default=3.0)
     ap.add_argument("--deselect", action="append", default=[], help="a test id to leave out (repeatable)")
