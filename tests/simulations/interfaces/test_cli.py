@@ -356,6 +356,15 @@ def test_run_and_validate_ask_the_runner_for_the_right_runs(tmp_path, monkeypatc
     assert calls[-1] == [(n, "quick") for n in only]
 
 
+def test_help_opens_with_what_the_command_is(capsys):
+    """``icl-dynamics --help``: the usage line, then the module's one-line description, written out here."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--help"])
+    assert stop.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("usage:") and lines[lines.index("") + 1] == "The icl-dynamics command line."
+
+
 def test_list_names_every_experiment_with_its_profiles(capsys):
     """list: one line per catalogue experiment, in catalogue order, with its description and profiles."""
     assert cli.main(["list"]) == 0

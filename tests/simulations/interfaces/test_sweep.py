@@ -82,7 +82,13 @@ def test_grid_parsing_and_cells(tmp_path):
 
 
 def test_same_numbers_in_process_and_in_local_processes(tmp_path):
+    """Four cells in-process and in two local processes: the same numbers. Each saved cell records the
+    seconds from the sweep's start to its finish, so between 0 and the sweep's wall time."""
+    t0 = time.perf_counter()
     a = run_sweep(tiny_sweep(tmp_path / "a"), InProcessExecutor())
+    wall = time.perf_counter() - t0
+    seconds = [load_run(p).seconds for p in sorted((a.folder / "cells").iterdir())]
+    assert len(seconds) == 4 and all(0 < s <= wall for s in seconds), (seconds, wall)
     with process_executor(2) as pool:
         b = run_sweep(tiny_sweep(tmp_path / "b"), pool)
     assert len(a.done_now) == len(b.done_now) == 4
@@ -371,7 +377,7 @@ def test_summary_statistics_over_seeds_written_out(tmp_path):
     }
     for key, values in want.items():
         assert [k16[f"{key}.{s}"] for s in stats] == pytest.approx(list(values)), key
-    # K = 32, one seed: std 0, no checks and no findings
+    # K = 32, one seed: std 0, no checks and no findings (two seeds: see the test below)
     assert k32["data.K"] == "32" and k32["seeds"] == 1
     assert k32["checks_passed"] is None and k32["findings_shown"] is None
     assert [k32[f"x.{s}"] for s in stats] == [4.0, 0.0, 4.0, 4.0]
@@ -405,6 +411,38 @@ def fake_symbolic():
         yield calls
     finally:
         object.__setattr__(exp, "run", real)
+
+
+def test_the_standard_deviation_over_two_seeds_is_the_sample_one(tmp_path):
+    """Two seeds of one point, x = 1 and 4: std with ddof = 1 is |4 − 1|/√2 (one seed alone gives 0)."""
+    for name, seed, x in (("a", 0, 1.0), ("b", 1, 4.0)):
+        metrics = {"cell": {"data.K": "16"}, "seed": seed, "x": x, "checks": []}
+        write_run(tmp_path / "cells" / name, "induction-head-curves", "quick", {}, metrics, {})
+    write_summary(tmp_path)
+    (row,) = json.loads((tmp_path / "summary.json").read_text())
+    assert row["seeds"] == 2 and row["x.std"] == pytest.approx(3 / np.sqrt(2), rel=1e-12)
+
+
+def test_training_runs_share_a_task_only_when_asked(tmp_path, monkeypatch):
+    """batch_runs is 1 unless given, in run_sweep and in the command (``--batch-runs``, "default 1"): the
+    planned runs of a classification sweep reach the executor one per task."""
+    import simulations.interfaces.sweep as sweep_module
+
+    seen = []
+    monkeypatch.setattr(
+        sweep_module, "_run_planned", lambda sw, todo, cfgs, ex, batch_runs, tick: seen.append(batch_runs)
+    )
+    run_sweep(tiny_sweep(tmp_path / "a"))
+    run_sweep(tiny_sweep(tmp_path / "b"), batch_runs=3)
+    assert seen == [1, 3]
+    assert cli._parser().parse_args(["sweep", "induction-head-curves"]).batch_runs == 1
+
+
+def test_a_grid_value_may_hold_an_equals_sign():
+    """parse_grid splits each option at its first '=': the field is what precedes it, and the values keep
+    any later '=' (a string value may hold one)."""
+    base = get("induction-head-curves").config("quick")
+    assert parse_grid(["data.bursty_sampling=a=b,c"], base) == {"data.bursty_sampling": ["a=b", "c"]}
 
 
 def test_a_rerun_skips_finished_cells_and_retries_the_failed_one(tmp_path, fake_symbolic):
