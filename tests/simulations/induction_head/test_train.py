@@ -63,18 +63,10 @@ def test_stop_at_ic_ends_at_the_first_evaluation_reaching_it():
 def test_the_trainer_enters_the_blas_thread_limit_its_config_names(monkeypatch):
     """(TrainConfig.blas_threads: 1 by default, the fastest on a laptop.) train runs inside
     blas_threads(n) with the config's n: 1 by default, 2 when asked."""
-    import contextlib
-
     import simulations.induction_head.training as training
+    from tests.spies import record_blas_threads
 
-    seen = []
-
-    @contextlib.contextmanager
-    def record(n):
-        seen.append(n)
-        yield
-
-    monkeypatch.setattr(training, "blas_threads", record)
+    seen = record_blas_threads(monkeypatch, training)
     for cfg in (
         TrainConfig(steps=2, batch=8, eval_every=2, eval_size=40),
         TrainConfig(steps=2, batch=8, eval_every=2, eval_size=40, blas_threads=2),

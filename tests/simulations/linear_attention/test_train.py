@@ -195,18 +195,10 @@ def test_recorded_loss_is_half_the_mean_squared_error_of_the_full_forward():
 def test_training_runs_on_one_blas_thread_unless_told(monkeypatch):
     """Workers train side by side with one BLAS thread each (docs/cli.md): the config's default is 1, and
     ``train`` enters exactly the thread limit its config names."""
-    import contextlib
-
     import simulations.linear_attention.training as training
+    from tests.spies import record_blas_threads
 
-    seen = []
-
-    @contextlib.contextmanager
-    def record(n):
-        seen.append(n)
-        yield
-
-    monkeypatch.setattr(training, "blas_threads", record)
+    seen = record_blas_threads(monkeypatch, training)
     for cfg in (
         TrainConfig(N=5, steps=2, batch=8, record_every=1),
         TrainConfig(N=5, steps=2, batch=8, blas_threads=2),
