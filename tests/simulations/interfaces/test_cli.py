@@ -238,6 +238,22 @@ def fake_run_many(monkeypatch, tmp_path, checks) -> list:
     return calls
 
 
+def test_reproduce_reports_its_own_wall_time(tmp_path, monkeypatch):
+    """reproduce's report gives the command's total time: between 0 and the wall time measured around it
+    (the headline's "· N s ·", rounded to the second)."""
+    import re
+    import time
+
+    fake_run_many(monkeypatch, tmp_path / "a", [PASS])
+    t0 = time.perf_counter()
+    assert cli.main(["reproduce", "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
+    wall = time.perf_counter() - t0
+    seconds = int(
+        re.search(r" · (\d+) s · ", (tmp_path / "out" / "report.md").read_text(encoding="utf-8"))[1]
+    )
+    assert 0 <= seconds <= wall + 0.5
+
+
 @pytest.mark.parametrize("command", ["run", "validate", "reproduce"])
 def test_exit_status_is_1_exactly_when_a_binding_check_fails(command, tmp_path, monkeypatch, capsys):
     """cli.main: status 1 when a binding check fails; a finding that does not show is reported but never

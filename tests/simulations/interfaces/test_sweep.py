@@ -413,6 +413,28 @@ def fake_symbolic():
         object.__setattr__(exp, "run", real)
 
 
+def test_a_planned_cell_without_training_runs_is_finished_at_once(tmp_path):
+    """A classification experiment whose plan has no training runs for a cell (replaced here): the cell is
+    finished with an empty list of results and saved, without waiting for jobs."""
+    exp = get("induction-head-curves")
+    real = (exp.plan, exp.finish)
+    finished = []
+
+    def finish(cfg, runs, ctx):
+        finished.append(list(runs))
+        return Outcome({"runs": len(runs)}, {}, (Check.value("ok", 1.0, 1.0, 0.1, "test"),))
+
+    object.__setattr__(exp, "plan", lambda cfg: [])
+    object.__setattr__(exp, "finish", finish)
+    try:
+        rep = run_sweep(tiny_sweep(tmp_path))
+    finally:
+        object.__setattr__(exp, "plan", real[0])
+        object.__setattr__(exp, "finish", real[1])
+    assert finished == [[]] * 4 and len(rep.done_now) == 4 and rep.failed == {}
+    assert len(list((rep.folder / "cells").iterdir())) == 4
+
+
 def test_the_standard_deviation_over_two_seeds_is_the_sample_one(tmp_path):
     """Two seeds of one point, x = 1 and 4: std with ddof = 1 is |4 − 1|/√2 (one seed alone gives 0)."""
     for name, seed, x in (("a", 0, 1.0), ("b", 1, 4.0)):
