@@ -28,6 +28,11 @@ def _f(x) -> float:
     return float("nan") if x is None else float(x)
 
 
+def is_binding(kind: str) -> bool:
+    """Whether a check of this kind is binding: its failure is a defect (every kind but ``finding``)."""
+    return kind != "finding"
+
+
 @dataclass(frozen=True)
 class Check:
     """One claim, checked: passes iff ``discrepancy`` is finite and <= ``tolerance``.
@@ -66,7 +71,7 @@ class Check:
     @property
     def binding(self) -> bool:
         """Whether a failure is a defect (every kind but ``finding``)."""
-        return self.kind != "finding"
+        return is_binding(self.kind)
 
     def as_dict(self) -> dict:
         return {**dataclasses.asdict(self), "passed": self.passed, "binding": self.binding}

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from ..experiments.catalogue import EXPERIMENTS
+from ..experiments.kit import is_binding
 from ..storage import SavedRun, load_run, write_text
 
 
@@ -28,8 +29,9 @@ def check_rows(runs: list[SavedRun]) -> list[dict]:
 
 
 def is_finding(check: dict) -> bool:
-    """A saved finding (kind "finding", made by ``Check.finding``), not a check whose failure is a defect."""
-    return check.get("kind") == "finding"
+    """A saved finding (made by ``Check.finding``), not a check whose failure is a defect; read from its
+    kind, which every saved check has (``binding`` came later)."""
+    return not is_binding(check.get("kind", "value"))
 
 
 def counts(checks: list[dict]) -> tuple[int, int, int, int]:
