@@ -125,7 +125,8 @@ class Sweep:
                 f"seeds must not repeat (one cell per grid point and seed), got {list(self.seeds)}"
             )
         for key, values in self.grid.items():
-            if any(v in list(values)[:i] for i, v in enumerate(values)):
+            values = list(values)  # values may be lists (list-valued fields): compared with ==, not hashed
+            if any(v in values[:i] for i, v in enumerate(values)):
                 raise ValueError(
                     f"grid field {key!r} must not repeat a value (one cell per point), got {values}"
                 )

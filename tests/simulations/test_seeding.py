@@ -76,7 +76,8 @@ def test_float32_law_is_standard_normal():
 
 def test_batch_and_named_streams_are_disjoint_families_of_the_seed():
     """Batches are SeedSequence(seed, spawn_key=(0, step)) and named streams (1, crc32(name)): the first
-    key keeps the two families apart for every step and name, and saved runs replay from these keys."""
+    key (0 or 1) sets the two families apart, and saved runs replay from these keys (checked on one key of
+    each family)."""
     import zlib
 
     from simulations.seeding import batch_rng, stream_rng

@@ -18,8 +18,13 @@ def test_open_unit_refuses_both_end_points():
 
 def test_psd_tolerance_is_inclusive_at_minus_1e_10_of_the_largest_entry():
     """as_psd's rule: eigenvalues >= −1e-10 × the largest |entry|. A diagonal matrix has its entries as
-    eigenvalues exactly, so the boundary is hand-built: −1e-10 passes, −2e-10 does not; 0 passes."""
-    np.testing.assert_array_equal(as_psd(np.diag([1.0, -1e-10]), "W", 2), np.diag([1.0, -1e-10]))
+    eigenvalues exactly, so the boundary is hand-built, at a largest entry of 1 and of 100 (where the
+    boundary is −1e-8, so an absolute −1e-10 would refuse −5e-9): −1e-10 × scale passes, −2e-10 × scale
+    does not; 0 passes."""
+    for scale in (1.0, 100.0):
+        ok = np.diag([scale, -1e-10 * scale])
+        np.testing.assert_array_equal(as_psd(ok, "W", 2), ok)
+        with pytest.raises(ValueError, match="W must be positive semidefinite"):
+            as_psd(np.diag([scale, -2e-10 * scale]), "W", 2)
+    np.testing.assert_array_equal(as_psd(np.diag([100.0, -5e-9]), "W", 2), np.diag([100.0, -5e-9]))
     np.testing.assert_array_equal(as_psd(np.zeros((2, 2)), "W", 2), np.zeros((2, 2)))
-    with pytest.raises(ValueError, match="W must be positive semidefinite"):
-        as_psd(np.diag([1.0, -2e-10]), "W", 2)

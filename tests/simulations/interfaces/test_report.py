@@ -410,12 +410,13 @@ def test_newest_run_is_the_last_finished_then_the_last_run_id(tmp_path):
     """latest_runs: the newest run is the one finished last, whatever its folder's name; between runs
     finished in the same second, the one whose run id sorts last."""
     name = "linear-attention-risk"
-    hand_built(tmp_path, name, "b-older", [FAIL.as_dict()], finished="2001-01-01 00:00:00")
+    # made in the other order, and named against it: neither creation nor name order picks the newer run
     hand_built(tmp_path, name, "a-newer", [PASS.as_dict()], finished="2002-01-01 00:00:00")
+    hand_built(tmp_path, name, "b-older", [FAIL.as_dict()], finished="2001-01-01 00:00:00")
     (run,) = latest_runs(tmp_path)
     assert run.path.name == "a-newer"
     other = "linear-attention-symbolic"
-    for run_id in ("x2", "x1", "x3"):
+    for run_id in ("x3", "x1", "x2"):  # the last made is not the last by id
         hand_built(tmp_path, other, run_id, finished="2003-01-01 00:00:00")
     assert [r.path.name for r in latest_runs(tmp_path)] == ["x3", "a-newer"]  # catalogue order
 
@@ -438,7 +439,7 @@ def test_headline_gives_every_profile_the_summed_time_and_the_machine(tmp_path):
     seconds unless a total is given, a run without a time counting 0) and the first run's machine."""
     sym, risk, flow = "linear-attention-symbolic", "linear-attention-risk", "linear-attention-flow"
     runs = [
-        hand_built(tmp_path, sym, "r", [PASS.as_dict()], profile="paper", seconds=2.4, machine="machine A"),
+        hand_built(tmp_path, sym, "r", [PASS.as_dict()], seconds=2.4, machine="machine A"),  # quick first
         hand_built(tmp_path, risk, "r", [FAIL.as_dict(), SHOWN.as_dict()], seconds=3.4, machine="machine B"),
         hand_built(tmp_path, flow, "r", [], profile="paper", seconds=None),
     ]

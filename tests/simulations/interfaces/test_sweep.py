@@ -29,6 +29,7 @@ from simulations.interfaces.sweep import (
     write_summary,
 )
 from simulations.storage import load_run, write_run
+from tests.spies import swapped
 
 TINY = [
     "data.K=16",
@@ -182,12 +183,9 @@ def test_cells_of_unplanned_experiments_run_as_tasks_and_fail_alone(tmp_path):
             raise RuntimeError("boom")
         return real(cfg, ctx)
 
-    object.__setattr__(exp, "run", run)
-    try:
+    with swapped(exp, run=run):
         sw = Sweep(exp, "quick", (), parse_grid(["trials=1,2"], exp.config("quick")), (0,), tmp_path)
         rep = run_sweep(sw, InProcessExecutor())
-    finally:
-        object.__setattr__(exp, "run", real)
     assert sorted(calls) == [1, 2] and len(rep.done_now) == 1
     assert list(rep.failed.values()) == ["RuntimeError: boom"]
 
@@ -398,7 +396,7 @@ def fake_symbolic():
     """linear-attention-symbolic with its ``run`` replaced by a fast one: the outcome is {"trials": T} with
     one passing check; the first call with trials = 2 raises. Yields the list of trials run."""
     exp = EXPERIMENTS["linear-attention-symbolic"]
-    real, calls = exp.run, []
+    calls = []
 
     def run(cfg, ctx):
         calls.append(cfg.trials)
@@ -406,31 +404,22 @@ def fake_symbolic():
             raise RuntimeError("flaky")
         return Outcome({"trials": cfg.trials}, {}, (Check.value("ok", 1.0, 1.0, 0.1, "test"),))
 
-    object.__setattr__(exp, "run", run)
-    try:
+    with swapped(exp, run=run):
         yield calls
-    finally:
-        object.__setattr__(exp, "run", real)
 
 
 def test_a_planned_cell_without_training_runs_is_finished_at_once(tmp_path):
     """A classification experiment whose plan has no training runs for a cell (replaced here): the cell is
     finished with an empty list of results and saved, without waiting for jobs."""
     exp = get("induction-head-curves")
-    real = (exp.plan, exp.finish)
     finished = []
 
     def finish(cfg, runs, ctx):
         finished.append(list(runs))
         return Outcome({"runs": len(runs)}, {}, (Check.value("ok", 1.0, 1.0, 0.1, "test"),))
 
-    object.__setattr__(exp, "plan", lambda cfg: [])
-    object.__setattr__(exp, "finish", finish)
-    try:
+    with swapped(exp, plan=lambda cfg: [], finish=finish):
         rep = run_sweep(tiny_sweep(tmp_path))
-    finally:
-        object.__setattr__(exp, "plan", real[0])
-        object.__setattr__(exp, "finish", real[1])
     assert finished == [[]] * 4 and len(rep.done_now) == 4 and rep.failed == {}
     assert len(list((rep.folder / "cells").iterdir())) == 4
 

@@ -6,6 +6,21 @@ import pytest
 from theory.induction_head import integrate_nested_logits, transition, transition_times
 
 
+def event_search(N, L, init=0.0):
+    """The reference: the per-cell event search at rtol 1e-12 (transition_times' Notes); NaN if never."""
+    t = integrate_nested_logits(N, L, init, 1e4, rtol=1e-12).t_transition
+    return np.nan if t is None else t
+
+
+def forbid_fallback(monkeypatch):
+    """Make any cell redone alone by the per-cell search fail the test."""
+
+    def no_fallback(*args):
+        raise AssertionError("a cell was redone alone")
+
+    monkeypatch.setattr(transition, "_alone", no_fallback)
+
+
 def test_a_cell_whose_clock_disagrees_with_its_loss_is_redone_alone_in_its_own_place(monkeypatch):
     """(transition_times, the batched grid of theory/induction_head/transition.py.) The joint
     integration is made to return, for the middle of three cells, its start θ and half its clock: that cell
@@ -87,15 +102,8 @@ def test_the_joint_integration_alone_solves_one_cell_and_a_grid(monkeypatch):
     side) and a 2 × 2 grid (the vectorised one) both come out of the joint integration, with the clock
     agreeing with the loss, and no cell is redone alone; the times match the per-cell event search to 1e-6
     (its documented accuracy)."""
-    want = [
-        [integrate_nested_logits(n, labels, 0.0, 1e4, rtol=1e-12).t_transition for labels in (16, 32)]
-        for n in (4, 8)
-    ]
-
-    def no_fallback(*args):
-        raise AssertionError("a cell was redone alone")
-
-    monkeypatch.setattr(transition, "_alone", no_fallback)
+    want = [[event_search(n, labels) for labels in (16, 32)] for n in (4, 8)]
+    forbid_fallback(monkeypatch)
     assert transition_times(8, 32) == pytest.approx(want[1][1], rel=1e-6)
     np.testing.assert_allclose(transition_times([[4], [8]], [[16, 32]]), want, rtol=1e-6)
 
@@ -108,21 +116,15 @@ def test_a_grid_is_one_system_given_rtol_over_root_n_and_each_cell_meets_rtol(mo
     and each time matches the per-cell event search at rtol 1e-12 to the rtol = 1e-6 asked for (measured:
     2.9e-8)."""
     Ns, Ls = [2, 3, 4, 8], [8, 16, 32, 64]
-    ref = np.array(
-        [[integrate_nested_logits(n, m, 0.0, 1e4, rtol=1e-12).t_transition for m in Ls] for n in Ns],
-        dtype=float,
-    )
+    ref = np.array([[event_search(n, m) for m in Ls] for n in Ns])
     given, integrate = [], transition.integrate
 
     def spy(what, rhs, t_max, y0, **kw):
         given.append((len(y0), kw["rtol"]))
         return integrate(what, rhs, t_max, y0, **kw)
 
-    def no_fallback(*args):
-        raise AssertionError("a cell was redone alone")
-
     monkeypatch.setattr(transition, "integrate", spy)
-    monkeypatch.setattr(transition, "_alone", no_fallback)
+    forbid_fallback(monkeypatch)
     got = transition_times(np.array(Ns)[:, None], np.array(Ls)[None, :], rtol=1e-6)
     assert given == [(60, 1e-6 / np.sqrt(60))]
     assert np.array_equal(np.isnan(got), np.isnan(ref)) and np.isnan(ref).sum() == 1
@@ -163,7 +165,7 @@ def test_a_range_error_in_the_one_cell_equations_sends_the_cell_to_the_event_sea
     monkeypatch.setattr(transition, "model", lambda depth: {**real, "s_grad": s_grad})
     monkeypatch.setattr(transition, "_joint", recording_joint)
     monkeypatch.setattr(transition, "_alone", counted_alone)
-    want = integrate_nested_logits(8, 32, 0.0, 1e4, rtol=1e-12).t_transition
+    want = event_search(8, 32)
     assert transition_times(8, 32) == pytest.approx(want, rel=1e-6)
     assert [type(e) for e in raised] == [RuntimeError]
     assert "failed before the first requested time 1" in str(raised[0])
